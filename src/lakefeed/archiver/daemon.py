@@ -1,0 +1,307 @@
+"""`lakefeed archive`: Kafka consumer group -> per-partition gzip JSONL files in the spool.
+
+Order of operations for every file: write -> fsync -> rename into ready/ -> fsync ready/
+-> commit offset (last + 1). A crash before the commit re-delivers the file's records;
+the spool is checked at each assignment so that a file already in ready/ moves the
+committed offset forward instead of being written a second time (docs/guarantees.md).
+"""
+
+from __future__ import annotations
+
+import errno
+import logging
+import shutil
+import socket
+import threading
+import time
+
+from kafka.errors import CommitFailedError, KafkaError
+from kafka.structs import OffsetAndMetadata
+from prometheus_client import CollectorRegistry, Counter, Gauge
+
+from kafka import ConsumerRebalanceListener, KafkaConsumer, TopicPartition
+from lakefeed.archiver.spool import PartitionFile, Spool
+from lakefeed.config import ArchiverConfig, check_secrets
+from lakefeed.errors import LakefeedError
+from lakefeed.service import Health, StatusServer, base_metrics
+
+logger = logging.getLogger(__name__)
+
+POLL_MS = 500
+LAG_EVERY_S = 5.0
+DISK_RETRY_S = 5.0
+
+
+class _Rebalance(ConsumerRebalanceListener):
+    def __init__(self, archiver: Archiver) -> None:
+        self.archiver = archiver
+
+    def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
+        # Finish what we hold for these partitions, so the next owner starts exactly
+        # where our last file ends.
+        for tp in list(revoked):
+            self.archiver.rotate(tp)
+
+    def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
+        self.archiver.align_with_spool(assigned)
+
+
+class Archiver:
+    def __init__(self, cfg: ArchiverConfig, stop: threading.Event) -> None:
+        self.cfg = cfg
+        self.stop = stop
+        self.spool = Spool(cfg.spool_dir)
+        self.files: dict[TopicPartition, PartitionFile] = {}
+        self.consumer: KafkaConsumer | None = None
+        self.paused_for_disk = False
+        self.registry = CollectorRegistry()
+        base_metrics(self.registry, "archiver")
+        r = self.registry
+        self.m_records = Counter(
+            "lakefeed_archiver_records", "Records written to ready files", ["topic"], registry=r
+        )
+        self.m_files = Counter(
+            "lakefeed_archiver_files", "Files moved into ready/", ["topic"], registry=r
+        )
+        self.m_bytes = Counter(
+            "lakefeed_archiver_bytes", "Compressed bytes moved into ready/", ["topic"], registry=r
+        )
+        self.m_lag = Gauge(
+            "lakefeed_archiver_lag_records",
+            "High watermark minus position",
+            ["topic", "partition"],
+            registry=r,
+        )
+        self.m_open = Gauge("lakefeed_archiver_open_files", "Files open in writing/", registry=r)
+        self.m_disk_pause = Gauge(
+            "lakefeed_archiver_paused_disk",
+            "1 while consumption is paused for lack of spool space",
+            registry=r,
+        )
+        self.m_commit_fail = Counter(
+            "lakefeed_archiver_commit_failures",
+            "Offset commits that failed after a file was ready",
+            registry=r,
+        )
+        self.health = Health()
+
+    # --- offsets and files -----------------------------------------------------------
+
+    def _commit(self, tp: TopicPartition, next_offset: int) -> None:
+        assert self.consumer is not None
+        try:
+            self.consumer.commit({tp: OffsetAndMetadata(next_offset, "", -1)})
+        except (CommitFailedError, KafkaError) as exc:
+            # The file is durable in ready/; the next owner re-reads these records and,
+            # if it is this host, finds the file and skips them (align_with_spool).
+            self.m_commit_fail.inc()
+            logger.warning(
+                "offset commit failed for %s-%d at %d: %s", tp.topic, tp.partition, next_offset, exc
+            )
+
+    def rotate(self, tp: TopicPartition) -> None:
+        """Finish the open file of `tp`, if any, and commit past its last record."""
+        pf = self.files.pop(tp, None)
+        if pf is None:
+            return
+        self.m_open.set(len(self.files))
+        if pf.count == 0:
+            pf.discard()
+            return
+        try:
+            path = pf.finish()
+        except OSError as exc:
+            self._disk_trouble(tp, pf, exc)
+            return
+        self.m_records.labels(topic=tp.topic).inc(pf.count)
+        self.m_files.labels(topic=tp.topic).inc()
+        self.m_bytes.labels(topic=tp.topic).inc(path.stat().st_size)
+        logger.info(
+            "file ready", extra={"file": path.name, "records": pf.count, "bytes_raw": pf.bytes}
+        )
+        self._commit(tp, pf.last + 1)
+
+    def _disk_trouble(self, tp: TopicPartition, pf: PartitionFile, exc: OSError) -> None:
+        """Drop the torn file and go back to its first offset; nothing was committed."""
+        pf.discard()
+        self.files.pop(tp, None)
+        self.m_open.set(len(self.files))
+        assert self.consumer is not None
+        self.consumer.seek(tp, pf.first)
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            self._pause_for_disk(f"spool disk full while writing {tp.topic}-{tp.partition}")
+        else:
+            logger.error("cannot write spool file for %s-%d: %s", tp.topic, tp.partition, exc)
+            self._pause_for_disk(f"spool write error: {exc.strerror}")
+
+    def _pause_for_disk(self, why: str) -> None:
+        assert self.consumer is not None
+        if not self.paused_for_disk:
+            logger.error("pausing consumption: %s", why)
+        self.paused_for_disk = True
+        self.m_disk_pause.set(1)
+        self.health.problem("spool", why)
+        self.consumer.pause(*self.consumer.assignment())
+
+    def _disk_ok(self) -> bool:
+        free = shutil.disk_usage(self.spool.root).free
+        return free >= self.cfg.min_free_bytes
+
+    def _maybe_resume(self) -> None:
+        assert self.consumer is not None
+        if self.paused_for_disk and self._disk_ok():
+            logger.info("spool has room again; resuming consumption")
+            self.paused_for_disk = False
+            self.m_disk_pause.set(0)
+            self.health.problem("spool", None)
+            self.consumer.resume(*self.consumer.assignment())
+
+    def align_with_spool(self, assigned: set[TopicPartition]) -> None:
+        """Skip records that a file still in the spool already holds (crash before commit)."""
+        assert self.consumer is not None
+        if not assigned:
+            return
+        in_spool = self.spool.last_offsets()
+        for tp in assigned:
+            last = in_spool.get((tp.topic, tp.partition))
+            if last is None:
+                continue
+            committed = self.consumer.committed(tp)
+            if committed is None or committed <= last:
+                logger.info(
+                    "spool holds %s-%d up to %d past the committed offset %s; seeking past it",
+                    tp.topic,
+                    tp.partition,
+                    last,
+                    committed,
+                )
+                self.consumer.seek(tp, last + 1)
+                self._commit(tp, last + 1)
+        if self.paused_for_disk:
+            self.consumer.pause(*assigned)
+
+    # --- the loop --------------------------------------------------------------------
+
+    def handle(self, records: dict[TopicPartition, list]) -> None:
+        rot = self.cfg.rotate
+        assert self.consumer is not None
+        for tp, msgs in records.items():
+            if self.paused_for_disk:
+                # Nothing of this batch was written for tp: hand it back untouched.
+                self.consumer.seek(tp, msgs[0].offset)
+                continue
+            for msg in msgs:
+                pf = self.files.get(tp)
+                if pf is not None and msg.offset != pf.last + 1:
+                    # A gap (transaction marker, compaction): close the file so every
+                    # file is a contiguous run and line i has offset first + i.
+                    self.rotate(tp)
+                    pf = None
+                if pf is None:
+                    if not self._disk_ok():
+                        self.consumer.seek(tp, msg.offset)
+                        self._pause_for_disk(
+                            f"less than min_free_bytes={self.cfg.min_free_bytes} free in "
+                            f"{self.spool.root}"
+                        )
+                        break
+                    try:
+                        pf = PartitionFile(
+                            self.spool,
+                            tp.topic,
+                            tp.partition,
+                            msg.offset,
+                            self.cfg.compression_level,
+                        )
+                    except OSError as exc:
+                        self.consumer.seek(tp, msg.offset)
+                        self._pause_for_disk(f"cannot open spool file: {exc.strerror}")
+                        break
+                    self.files[tp] = pf
+                    self.m_open.set(len(self.files))
+                try:
+                    pf.write(msg.offset, msg.value)
+                except OSError as exc:
+                    self._disk_trouble(tp, pf, exc)
+                    break
+                if pf.count >= rot.max_records or pf.bytes >= rot.max_bytes:
+                    self.rotate(tp)
+        self.rotate_aged()
+
+    def rotate_aged(self) -> None:
+        now = time.monotonic()
+        for tp, pf in list(self.files.items()):
+            if now - pf.opened >= self.cfg.rotate.max_age_seconds:
+                self.rotate(tp)
+
+    def update_lag(self) -> None:
+        assert self.consumer is not None
+        total = 0
+        for tp in self.consumer.assignment():
+            high = self.consumer.highwater(tp)
+            if high is None:
+                continue
+            lag = max(0, high - self.consumer.position(tp))
+            total += lag
+            self.m_lag.labels(topic=tp.topic, partition=str(tp.partition)).set(lag)
+        self.health.detail("lag_records", total)
+        self.health.detail(
+            "assigned", sorted(f"{tp.topic}-{tp.partition}" for tp in self.consumer.assignment())
+        )
+
+    def run(self) -> int:
+        cfg = self.cfg
+        check_secrets(cfg)
+        self.spool.ensure()
+        removed = self.spool.discard_partials()
+        if removed:
+            logger.info("discarded partial files from an earlier run", extra={"files": removed})
+        status = StatusServer(cfg.metrics.host, cfg.metrics.port, self.registry, self.health)
+        status.start()
+        try:
+            try:
+                self.consumer = KafkaConsumer(
+                    **cfg.kafka.client_kwargs(),
+                    group_id=cfg.group_id,
+                    group_instance_id=cfg.group_instance_id or socket.gethostname(),
+                    session_timeout_ms=cfg.session_timeout_ms,
+                    enable_auto_commit=False,
+                    auto_offset_reset="earliest",
+                    max_poll_records=cfg.max_poll_records,
+                )
+            except KafkaError as exc:
+                raise LakefeedError(
+                    f"kafka.bootstrap_servers {cfg.kafka.bootstrap_servers}: cannot connect "
+                    f"({exc}); check the addresses and that the brokers are up"
+                ) from exc
+            self.consumer.subscribe(cfg.topics, listener=_Rebalance(self))
+            self.health.ready = True
+            logger.info("archiver started", extra={"topics": cfg.topics, "group_id": cfg.group_id})
+            next_lag = 0.0
+            while not self.stop.is_set():
+                if self.paused_for_disk:
+                    self._maybe_resume()
+                records = self.consumer.poll(timeout_ms=POLL_MS)
+                if records:
+                    self.handle(records)
+                else:
+                    self.rotate_aged()
+                if self.paused_for_disk:
+                    self.stop.wait(DISK_RETRY_S)
+                if time.monotonic() >= next_lag:
+                    self.update_lag()
+                    next_lag = time.monotonic() + LAG_EVERY_S
+            for tp in list(self.files):
+                self.rotate(tp)
+            return 0
+        finally:
+            for pf in self.files.values():
+                pf.discard()
+            if self.consumer is not None:
+                self.consumer.close(autocommit=False)
+            status.stop()
+            logger.info("archiver stopped")
+
+
+def run(cfg: ArchiverConfig, stop: threading.Event) -> int:
+    return Archiver(cfg, stop).run()

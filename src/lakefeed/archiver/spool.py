@@ -1,0 +1,120 @@
+"""The spool contract on disk: `writing/` (open), `ready/` (complete, immutable), `shipped/`.
+
+A file becomes visible in `ready/` only by rename, after its bytes and then the directory
+are fsynced, so a crash can leave a partial file only in `writing/`, which is discarded at
+start: its records were never committed, so Kafka hands them to us again.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gzip
+import os
+import time
+from pathlib import Path
+
+from lakefeed.record import SpoolName
+
+PART_SUFFIX = ".part"
+# Writing the gzip stream in large chunks costs far less than one call per record.
+_FLUSH_AT = 1024 * 1024
+
+
+def fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class Spool:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.writing = root / "writing"
+        self.ready = root / "ready"
+        self.shipped = root / "shipped"
+
+    def ensure(self) -> None:
+        for d in (self.writing, self.ready, self.shipped):
+            d.mkdir(parents=True, exist_ok=True)
+
+    def discard_partials(self) -> list[str]:
+        """Remove what a crash left in writing/; returns the names removed."""
+        removed = []
+        for p in self.writing.glob(f"*{PART_SUFFIX}"):
+            p.unlink()
+            removed.append(p.name)
+        if removed:
+            fsync_dir(self.writing)
+        return removed
+
+    def last_offsets(self) -> dict[tuple[str, int], int]:
+        """Highest last offset per (topic, partition) among files still in the spool."""
+        best: dict[tuple[str, int], int] = {}
+        for d in (self.ready, self.shipped):
+            for p in d.iterdir():
+                name = SpoolName.parse(p.name)
+                if name is not None:
+                    key = (name.topic, name.partition)
+                    best[key] = max(best.get(key, -1), name.last)
+        return best
+
+
+class PartitionFile:
+    """One open gzip JSONL file for one partition, named by its first offset until done."""
+
+    def __init__(self, spool: Spool, topic: str, partition: int, first: int, level: int) -> None:
+        self.spool = spool
+        self.topic = topic
+        self.partition = partition
+        self.first = first
+        self.last = first - 1
+        self.count = 0
+        self.bytes = 0
+        self.opened = time.monotonic()
+        self.path = spool.writing / f"{topic}+{partition}+{first:020d}{PART_SUFFIX}"
+        self._raw = self.path.open("wb")
+        # mtime=0 and no file name in the header: the same records give the same bytes,
+        # so a file re-made after a crash is identical to the first one.
+        self._gz = gzip.GzipFile(
+            filename="", mode="wb", compresslevel=level, fileobj=self._raw, mtime=0
+        )
+        self._buf: list[bytes] = []
+        self._buffered = 0
+
+    def write(self, offset: int, value: bytes) -> None:
+        line = value if value.endswith(b"\n") else value + b"\n"
+        self._buf.append(line)
+        self._buffered += len(line)
+        self.bytes += len(line)
+        self.count += 1
+        self.last = offset
+        if self._buffered >= _FLUSH_AT:
+            self._drain()
+
+    def _drain(self) -> None:
+        if self._buf:
+            self._gz.write(b"".join(self._buf))
+            self._buf.clear()
+            self._buffered = 0
+
+    def finish(self) -> Path:
+        """Flush, fsync, rename into ready/ and fsync ready/: the file is then durable."""
+        self._drain()
+        self._gz.close()
+        self._raw.flush()
+        os.fsync(self._raw.fileno())
+        self._raw.close()
+        final = self.spool.ready / str(SpoolName(self.topic, self.partition, self.first, self.last))
+        os.replace(self.path, final)
+        fsync_dir(self.spool.ready)
+        return final
+
+    def discard(self) -> None:
+        # The disk may be full: closing can fail, and the file goes anyway.
+        with contextlib.suppress(OSError):
+            self._gz.close()
+        with contextlib.suppress(OSError):
+            self._raw.close()
+        self.path.unlink(missing_ok=True)

@@ -1,0 +1,262 @@
+"""`lakefeed collect`: one source in, records out to Kafka with acks=all.
+
+Items are taken from the source's queue in batches; a batch is produced, flushed and
+checked; records Kafka did not acknowledge are sent again (with backoff) until it does
+or the stop deadline passes. Only then is the source's position checkpointed, so a
+resumable source (replay) never skips a record that was not acknowledged.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import queue
+import random
+import threading
+import time
+
+from kafka.errors import KafkaError
+from prometheus_client import CollectorRegistry, Counter, Gauge
+
+from kafka import KafkaProducer
+from lakefeed.collector.sources import HttpPollSource, Invalid, Item, ReplaySource, Source
+from lakefeed.config import CollectorConfig, check_secrets
+from lakefeed.errors import LakefeedError
+from lakefeed.record import dig, make_record, utc_now_iso
+from lakefeed.service import Backoff, Health, StatusServer, base_metrics
+
+logger = logging.getLogger(__name__)
+
+QUEUE_MAX = 20_000
+BATCH_MAX = 5_000
+BATCH_WAIT_S = 0.1
+DLQ_RAW_MAX = 64 * 1024
+# After SIGTERM, how long we keep trying to get already-taken items acknowledged.
+# systemd's TimeoutStopSec in the collector unit is larger than this.
+STOP_DEADLINE_S = 30.0
+
+
+class Collector:
+    def __init__(self, cfg: CollectorConfig, stop: threading.Event) -> None:
+        self.cfg = cfg
+        self.stop = stop
+        self.source_stop = threading.Event()
+        self.queue: queue.Queue[Item] = queue.Queue(maxsize=QUEUE_MAX)
+        self.label = f"{cfg.source.type}:{cfg.name}"
+        self.id_path = "data.id" if cfg.source.type == "x_stream" else cfg.source.id_path
+        self.registry = CollectorRegistry()
+        base_metrics(self.registry, "collector")
+        self.m_records = Counter(
+            "lakefeed_collector_records",
+            "Records acknowledged by Kafka, by outcome",
+            ["outcome"],
+            registry=self.registry,
+        )
+        self.m_retries = Counter(
+            "lakefeed_collector_send_retries",
+            "Records sent again after Kafka did not ack",
+            registry=self.registry,
+        )
+        self.m_queue = Gauge(
+            "lakefeed_collector_queue_depth", "Items waiting to be produced", registry=self.registry
+        )
+        self.m_last_ack = Gauge(
+            "lakefeed_collector_last_ack_timestamp_seconds",
+            "Unix time of the newest acknowledged batch",
+            registry=self.registry,
+        )
+        self.health = Health()
+        self.health.detail("source", self.label)
+        self.producer: KafkaProducer | None = None
+        self.source: Source | None = None
+
+    # --- building ------------------------------------------------------------------
+
+    def _build_source(self) -> Source:
+        src = self.cfg.source
+        if src.type == "replay":
+            return ReplaySource(
+                src, self.cfg.state_dir, self.cfg.name, self.queue, self.source_stop
+            )
+        if src.type == "http_poll":
+            return HttpPollSource(src, self.queue, self.source_stop)
+        from lakefeed.collector.x_stream import XStreamSource  # noqa: PLC0415 - tweepy is slow to import
+
+        return XStreamSource(src, self.queue, self.source_stop)
+
+    def _build_producer(self) -> KafkaProducer:
+        tuning = self.cfg.producer
+        return KafkaProducer(
+            **self.cfg.kafka.client_kwargs(),
+            acks="all",
+            enable_idempotence=True,
+            linger_ms=tuning.linger_ms,
+            batch_size=tuning.batch_size,
+            compression_type=None if tuning.compression_type == "none" else tuning.compression_type,
+            max_in_flight_requests_per_connection=tuning.max_in_flight,
+            max_request_size=self.cfg.max_record_bytes + 64 * 1024,
+        )
+
+    # --- encoding ------------------------------------------------------------------
+
+    def encode(self, item: Item) -> tuple[str, bytes, bytes]:
+        """(topic, key, value) for one item: the record, or its dead-letter entry."""
+        if isinstance(item.payload, Invalid):
+            return self.dead_letter(item, item.payload.reason)
+        if len(item.raw) > self.cfg.max_record_bytes:
+            return self.dead_letter(
+                item,
+                f"oversize: {len(item.raw)} bytes > max_record_bytes {self.cfg.max_record_bytes}",
+            )
+        payload = item.payload
+        if not item.parsed:
+            try:
+                payload = json.loads(item.raw)
+            except ValueError as exc:
+                return self.dead_letter(item, f"invalid JSON: {exc}")
+        try:
+            rid = dig(payload, self.id_path)
+        except KeyError:
+            return self.dead_letter(item, f"no id at '{self.id_path}'")
+        if isinstance(rid, bool) or not isinstance(rid, str | int) or rid == "":
+            return self.dead_letter(
+                item, f"id at '{self.id_path}' is not a non-empty string or integer"
+            )
+        value = make_record(str(rid), self.label, payload)
+        if len(value) > self.cfg.max_record_bytes:
+            return self.dead_letter(
+                item,
+                f"oversize: record is {len(value)} bytes > max_record_bytes "
+                f"{self.cfg.max_record_bytes}",
+            )
+        return self.cfg.topic, str(rid).encode("utf-8"), value
+
+    def dead_letter(self, item: Item, reason: str) -> tuple[str, bytes, bytes]:
+        raw = item.raw[:DLQ_RAW_MAX].decode("utf-8", errors="replace")
+        value = json.dumps(
+            {
+                "source": self.label,
+                "reason": reason,
+                "collected_at": utc_now_iso(),
+                "raw_bytes": len(item.raw),
+                "raw_sha256": hashlib.sha256(item.raw).hexdigest(),
+                "raw_truncated": len(item.raw) > DLQ_RAW_MAX,
+                "raw": raw,
+            },
+            ensure_ascii=False,
+        ).encode("utf-8")
+        logger.warning(
+            "dead-lettered a record", extra={"reason": reason, "raw_bytes": len(item.raw)}
+        )
+        return self.cfg.dead_letter_topic, self.label.encode("utf-8"), value
+
+    # --- producing -----------------------------------------------------------------
+
+    def produce(self, batch: list[Item], deadline: float | None) -> bool:
+        """Produce a batch until every record is acknowledged; False if the deadline hit."""
+        assert self.producer is not None
+        pending = [self.encode(item) for item in batch]
+        backoff = Backoff(0.5, 30.0, rand=random.random)
+        while True:
+            futures = [self.producer.send(t, key=k, value=v) for t, k, v in pending]
+            self.producer.flush(timeout=self.cfg.kafka.request_timeout_ms / 1000 * 4)
+            failed = []
+            for rec, fut in zip(pending, futures, strict=True):
+                if fut.succeeded():
+                    outcome = "produced" if rec[0] == self.cfg.topic else "dead_letter"
+                    self.m_records.labels(outcome=outcome).inc()
+                else:
+                    failed.append((rec, fut))
+            if not failed:
+                self.health.problem("kafka", None)
+                self.m_last_ack.set(time.time())
+                return True
+            err = failed[0][1].exception if failed[0][1].is_done else "not acknowledged in time"
+            self.health.problem("kafka", f"{len(failed)} records not acknowledged: {err}")
+            self.m_retries.inc(len(failed))
+            pending = [rec for rec, _ in failed]
+            delay = backoff.next_delay()
+            logger.warning(
+                "Kafka did not acknowledge %d records (%s); sending again in %.1fs",
+                len(failed),
+                err,
+                delay,
+            )
+            if deadline is not None and time.monotonic() + delay > deadline:
+                logger.error("stop deadline reached with %d records unacknowledged", len(pending))
+                return False
+            time.sleep(delay)
+
+    def take_batch(self) -> list[Item]:
+        try:
+            first = self.queue.get(timeout=BATCH_WAIT_S)
+        except queue.Empty:
+            return []
+        batch = [first]
+        until = time.monotonic() + BATCH_WAIT_S
+        while len(batch) < BATCH_MAX:
+            try:
+                batch.append(self.queue.get(timeout=max(0.0, until - time.monotonic())))
+            except queue.Empty:
+                break
+        return batch
+
+    def run(self) -> int:
+        cfg = self.cfg
+        check_secrets(cfg)
+        cfg.state_dir.mkdir(parents=True, exist_ok=True)
+        status = StatusServer(cfg.metrics.host, cfg.metrics.port, self.registry, self.health)
+        status.start()
+        deadline: float | None = None
+        thread = None
+        try:
+            try:
+                self.producer = self._build_producer()
+            except KafkaError as exc:
+                raise LakefeedError(
+                    f"kafka.bootstrap_servers {cfg.kafka.bootstrap_servers}: cannot connect "
+                    f"({exc}); check the addresses and that the brokers are up"
+                ) from exc
+            self.source = self._build_source()
+            thread = self.source.start()
+            self.health.ready = True
+            logger.info("collector started", extra={"source": self.label, "topic": cfg.topic})
+            while True:
+                if self.stop.is_set() and not self.source_stop.is_set():
+                    self.source_stop.set()
+                    self.source.close()
+                    deadline = time.monotonic() + STOP_DEADLINE_S
+                batch = self.take_batch()
+                self.m_queue.set(self.queue.qsize())
+                if batch:
+                    if not self.produce(batch, deadline):
+                        return 1
+                    position = batch[-1].position
+                    if position is not None:
+                        self.source.checkpoint(position)
+                    continue
+                if self.source.finished.is_set() and self.queue.empty():
+                    break
+            if self.source.fatal is not None:
+                fatal = self.source.fatal
+                if isinstance(fatal, LakefeedError):
+                    raise fatal
+                raise LakefeedError(f"source failed: {fatal!r}")
+            if not self.stop.is_set():
+                logger.info("source finished; collector exiting")
+            return 0
+        finally:
+            self.source_stop.set()
+            if self.source is not None:
+                self.source.close()
+            if thread is not None:
+                thread.join(timeout=5)
+            if self.producer is not None:
+                self.producer.close(timeout=10)
+            status.stop()
+            logger.info("collector stopped")
+
+
+def run(cfg: CollectorConfig, stop: threading.Event) -> int:
+    return Collector(cfg, stop).run()

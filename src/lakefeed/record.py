@@ -1,0 +1,100 @@
+"""The contracts shared by the daemons: the record, the spool file name, the lake key.
+
+Changing anything here changes data already in users' lakes: see docs/contracts.md.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+OFFSET_DIGITS = 20
+SPOOL_SUFFIX = ".jsonl.gz"
+_SPOOL_RE = re.compile(
+    r"^(?P<topic>[A-Za-z0-9._-]+)\+(?P<partition>\d+)\+(?P<first>\d{20})-(?P<last>\d{20})"
+    + re.escape(SPOOL_SUFFIX)
+    + "$"
+)
+
+
+def utc_now_iso() -> str:
+    """`2026-11-23T05:00:00.123Z`: millisecond precision, always UTC, always 24 chars."""
+    now = time.time()
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now)) + f".{int(now % 1 * 1000):03d}Z"
+
+
+def make_record(
+    record_id: str, source: str, payload: Any, collected_at: str | None = None
+) -> bytes:
+    """One record line (without newline), UTF-8: the value produced to Kafka."""
+    return json.dumps(
+        {
+            "id": record_id,
+            "source": source,
+            "collected_at": collected_at or utc_now_iso(),
+            "payload": payload,
+        },
+        ensure_ascii=False,
+        separators=(",", ":"),
+    ).encode("utf-8")
+
+
+def dig(obj: Any, path: str) -> Any:
+    """Follow a dotted path (`data.id`, `items.0.id`); KeyError if any step is missing."""
+    if not path:
+        return obj
+    for step in path.split("."):
+        if isinstance(obj, dict) and step in obj:
+            obj = obj[step]
+        elif isinstance(obj, list) and step.isdigit() and int(step) < len(obj):
+            obj = obj[int(step)]
+        else:
+            raise KeyError(path)
+    return obj
+
+
+@dataclass(frozen=True, order=True)
+class SpoolName:
+    topic: str
+    partition: int
+    first: int
+    last: int
+
+    def __str__(self) -> str:
+        return (
+            f"{self.topic}+{self.partition}+{self.first:0{OFFSET_DIGITS}d}"
+            f"-{self.last:0{OFFSET_DIGITS}d}{SPOOL_SUFFIX}"
+        )
+
+    @classmethod
+    def parse(cls, name: str) -> SpoolName | None:
+        m = _SPOOL_RE.match(name)
+        if not m:
+            return None
+        return cls(m["topic"], int(m["partition"]), int(m["first"]), int(m["last"]))
+
+
+def lake_key(prefix: str, name: SpoolName, first_collected_at: str) -> str:
+    """`<prefix>/<topic>/year=YYYY/month=MM/day=DD/hour=HH/<file name>`, Hive-style."""
+    when = parse_collected_at(first_collected_at)
+    parts = [
+        prefix.strip("/"),
+        name.topic,
+        f"year={when:%Y}",
+        f"month={when:%m}",
+        f"day={when:%d}",
+        f"hour={when:%H}",
+        str(name),
+    ]
+    return "/".join(p for p in parts if p)
+
+
+def parse_collected_at(value: str) -> datetime:
+    when = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return when.astimezone(UTC)

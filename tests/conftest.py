@@ -1,0 +1,55 @@
+"""Real servers for the tests: an Apache Kafka broker and a MinIO S3 endpoint on loopback.
+
+Both are fetched (or built) once per machine by the project's scripts and cached; each
+test session starts its own processes and stops them at the end.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from lakefeed.lab.local import LocalKafka, LocalS3
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _fetch(script: str) -> Path:
+    out = subprocess.run(
+        [str(ROOT / "scripts" / script)], check=True, capture_output=True, text=True
+    )
+    return Path(out.stdout.strip().splitlines()[-1])
+
+
+@pytest.fixture(scope="session")
+def kafka(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalKafka]:
+    broker = LocalKafka(_fetch("fetch-kafka"), tmp_path_factory.mktemp("kafka"))
+    broker.start()
+    yield broker
+    broker.stop()
+
+
+@pytest.fixture(scope="session")
+def s3(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalS3]:
+    server = LocalS3(_fetch("fetch-minio"), tmp_path_factory.mktemp("minio"))
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def bucket(s3: LocalS3) -> str:
+    name = f"lake-{uuid.uuid4().hex[:12]}"
+    s3.client().create_bucket(Bucket=name)
+    return name
+
+
+@pytest.fixture
+def topic(kafka: LocalKafka) -> str:
+    name = f"t-{uuid.uuid4().hex[:10]}"
+    kafka.create_topic(name, partitions=3)
+    return name
