@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from lakefeed.lab.local import LocalKafka, LocalS3
+from tests.support import procs
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -53,3 +54,10 @@ def topic(kafka: LocalKafka) -> str:
     name = f"t-{uuid.uuid4().hex[:10]}"
     kafka.create_topic(name, partitions=3)
     return name
+
+
+@pytest.fixture(autouse=True)
+def _no_daemon_outlives_its_test() -> Iterator[None]:
+    yield
+    while procs.STARTED:
+        procs.STARTED.pop().kill()

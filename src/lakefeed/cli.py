@@ -10,7 +10,7 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
-from lakefeed import __version__, config, logs
+from lakefeed import __version__, config, configdoc, logs
 from lakefeed.errors import ConfigError, LakefeedError
 from lakefeed.service import install_stop_handlers
 
@@ -37,6 +37,11 @@ def _check_config(args: argparse.Namespace) -> int:
         if args.secrets:
             config.check_secrets(cfg)
         print(f"{path}: ok ({cfg.kind})")  # type: ignore[attr-defined]
+    return 0
+
+
+def _config_reference(args: argparse.Namespace) -> int:
+    sys.stdout.write(configdoc.render(args.examples))
     return 0
 
 
@@ -69,6 +74,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="also read every secret the config names (on the host that runs it)",
     )
     p.set_defaults(func=_check_config)
+
+    p = sub.add_parser("config-reference", help="print the config reference (docs/config.md)")
+    p.add_argument(
+        "--examples",
+        type=Path,
+        default=Path("docs/examples"),
+        help="folder of the example configs to include",
+    )
+    p.set_defaults(func=_config_reference)
     return parser
 
 

@@ -42,7 +42,7 @@ _CLEAR_SECRET_KEYS = {
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
 
     @model_validator(mode="before")
     @classmethod
@@ -62,6 +62,16 @@ class SecretRef(Strict):
 
     env: str | None = None
     file: Path | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _not_a_plain_string(cls, data: Any) -> Any:
+        if isinstance(data, str | int | float):
+            # ValueError (not a type error) so the message never echoes the value.
+            raise ValueError(  # noqa: TRY004
+                "must not hold a secret in clear: use '{env: VARIABLE}' or '{file: /path}'"
+            )
+        return data
 
     @model_validator(mode="after")
     def _exactly_one(self) -> SecretRef:
@@ -96,16 +106,26 @@ class SecretRef(Strict):
 
 
 class KafkaConfig(Strict):
+    """How to reach the Kafka cluster."""
+
     bootstrap_servers: list[Annotated[str, Field(pattern=r"^[^\s:]+:\d{1,5}$")]] = Field(
         min_length=1
     )
+    """`host:port` of some brokers (two or more, so a restart of one is no outage)."""
     security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    """Listener protocol; `SASL_SSL` with SCRAM for anything beyond a private network."""
     sasl_mechanism: Literal["SCRAM-SHA-256", "SCRAM-SHA-512", "PLAIN"] | None = None
+    """With `SASL_*`: the mechanism."""
     sasl_username: str | None = None
+    """With `SASL_*`: the user."""
     sasl_password: SecretRef | None = None
+    """With `SASL_*`: `{env: VAR}` or `{file: /path}` holding the password."""
     ssl_cafile: Path | None = None
+    """With `SSL`/`SASL_SSL`: the CA that signed the brokers' certificates."""
     client_id: str | None = None
+    """Shown in broker logs and quotas; defaults to kafka-python's."""
     request_timeout_ms: int = Field(default=30000, ge=1000)
+    """Per-request timeout towards the brokers."""
 
     @model_validator(mode="after")
     def _sasl_complete(self) -> KafkaConfig:
@@ -141,10 +161,12 @@ class KafkaConfig(Strict):
 
 
 class HttpEndpoint(Strict):
-    """Where /metrics and /healthz listen. Port 0 picks a free port (logged at start)."""
+    """Where /metrics (Prometheus) and /healthz (JSON; 200 or 503) listen."""
 
     host: str = "127.0.0.1"
+    """Address to bind; keep it on loopback unless a scraper on another host needs it."""
     port: int = Field(ge=0, le=65535)
+    """TCP port; 0 picks a free one and logs it (tests)."""
 
 
 def _endpoint(port: int) -> Any:
@@ -155,38 +177,67 @@ def _endpoint(port: int) -> Any:
 
 
 class ReplaySource(Strict):
+    """Replays a JSONL file: the demo source, and a way to backfill an export."""
+
     type: Literal["replay"]
     path: Path
-    rate: float = Field(default=100.0, ge=0, description="records/s; 0 = as fast as possible")
+    """The JSONL file, one source record per line."""
+    rate: float = Field(default=100.0, ge=0)
+    """Records per second; 0 sends as fast as Kafka acknowledges."""
     loop: bool = False
+    """Start again at the top after the last line (ids then repeat)."""
     id_path: str = "data.id"
+    """Dotted path to each record's id (the Kafka key); `data.id` fits X API v2 lines."""
     resume: bool = True
-    # idle: stay up (healthy) after the last line, as a service should; exit: return 0,
-    # for one-shot loads and tests.
+    """Remember the position of the last acknowledged line in `state_dir` and go on from
+    there after a restart."""
     at_end: Literal["idle", "exit"] = "idle"
+    """After the last line: `idle` keeps the service up and healthy; `exit` returns 0
+    (one-shot loads)."""
 
 
 class HttpAuth(Strict):
+    """How the API key is sent; the key itself comes from `secret`, never the config."""
+
     location: Literal["header", "query"] = "header"
+    """Send the key as an HTTP header or as a query parameter."""
     name: str = "Authorization"
+    """Header or parameter name, e.g. `X-Api-Key` or `apikey`."""
     prefix: str = ""
+    """Put before the key, e.g. `"Bearer "`."""
     secret: SecretRef
+    """Where the key is read from: `{env: VAR}` or `{file: /path}`."""
 
 
 class HttpPollSource(Strict):
+    """Polls any JSON API on an interval; each element of a list in the answer is a record."""
+
     type: Literal["http_poll"]
     url: Annotated[str, Field(pattern=r"^https?://\S+$")]
+    """The endpoint, `http://` or `https://`."""
     method: Literal["GET", "POST"] = "GET"
+    """HTTP method."""
     headers: dict[str, str] = Field(default_factory=dict)
+    """Extra request headers (not credentials: those go in `auth`)."""
     params: dict[str, str] = Field(default_factory=dict)
+    """Query parameters."""
     json_body: dict[str, Any] | None = None
+    """JSON body for POST APIs."""
     auth: HttpAuth | None = None
+    """The API key, if the API needs one."""
     interval_seconds: float = Field(default=60.0, gt=0)
+    """Time between the starts of two polls; mind the API's rate limit."""
     timeout_seconds: float = Field(default=30.0, gt=0)
+    """Give up on one request after this long (then back off and retry)."""
     records_path: str = ""
+    """Dotted path to the list of records in the answer; empty if the answer is the list."""
     id_path: str = "id"
+    """Dotted path, inside each record, to its id."""
     skip_seen_ids: bool = False
+    """Produce an id only the first time it is seen (for APIs that return overlapping
+    pages); off for APIs where each poll is a new observation, like prices."""
     seen_ids_max: int = Field(default=100_000, ge=1)
+    """How many recent ids `skip_seen_ids` remembers (in memory)."""
 
     @field_validator("headers")
     @classmethod
@@ -201,101 +252,143 @@ class HttpPollSource(Strict):
 
 
 class XRule(Strict):
+    """One filtered-stream rule."""
+
     value: str = Field(min_length=1, max_length=1024)
+    """The rule in X's query syntax, e.g. `#NBA has:media -is:retweet`."""
     tag: str | None = None
+    """A label X echoes in each match's `matching_rules`."""
 
 
 class XStreamSource(Strict):
+    """X API v2 filtered stream (tweepy). Rules are synced at start: missing ones added,
+    others removed, unchanged ones left alone."""
+
     type: Literal["x_stream"]
     bearer_token: SecretRef
+    """The app's Bearer token: `{env: X_BEARER_TOKEN}` or `{file: /etc/lakefeed/x-token}`."""
     rules: list[XRule] = Field(min_length=1)
+    """The rules this stream should have, and only these."""
     expansions: list[str] = Field(default_factory=list)
+    """e.g. `[author_id, attachments.media_keys]`; fills `includes` in each record."""
     tweet_fields: list[str] = Field(default_factory=lambda: ["created_at", "lang", "author_id"])
+    """Post fields to request."""
     user_fields: list[str] = Field(default_factory=list)
+    """User fields to request (with the `author_id` expansion)."""
     media_fields: list[str] = Field(default_factory=list)
-    # Only for a gateway or a test double; production talks to tweepy's own host.
+    """Media fields to request (with the `attachments.media_keys` expansion)."""
     api_base: Annotated[str, Field(pattern=r"^https?://[^/\s]+$")] | None = None
-
-    @model_validator(mode="before")
-    @classmethod
-    def _token_in_clear(cls, data: Any) -> Any:
-        if isinstance(data, dict) and isinstance(data.get("bearer_token"), str):
-            raise ValueError(  # noqa: TRY004 - pydantic reports ValueError as a config error
-                "'bearer_token' must not hold the token in clear: use "
-                "'bearer_token: {env: X_BEARER_TOKEN}' or '{file: /etc/lakefeed/x-token}'"
-            )
-        return data
+    """Send API calls to this base instead of X's host: a gateway, or a test double."""
 
 
 Source = Annotated[ReplaySource | HttpPollSource | XStreamSource, Field(discriminator="type")]
 
 
 class ProducerTuning(Strict):
+    """Producer batching; acks=all and idempotence are fixed, not tunable."""
+
     linger_ms: int = Field(default=20, ge=0)
+    """How long a batch may wait to fill; more = bigger batches, more latency."""
     batch_size: int = Field(default=262_144, ge=1024)
+    """Bytes per partition batch."""
     compression_type: Literal["none", "gzip"] = "none"
+    """Compress batches on the wire and on the brokers' disks (costs collector CPU)."""
     max_in_flight: int = Field(default=5, ge=1, le=5)
+    """Unacknowledged requests per broker; at most 5 keeps idempotent ordering."""
 
 
 class CollectorConfig(Strict):
+    """`lakefeed collect`: one source, produced to one topic."""
+
     kind: Literal["collector"]
     name: Annotated[str, Field(pattern=NAME_RE)]
+    """This collector's name (`[a-z0-9_-]`); the record's `source` is `<type>:<name>`."""
     kafka: KafkaConfig
     topic: Annotated[str, Field(pattern=TOPIC_RE)]
+    """The topic records go to (created by the kafka role, never auto-created)."""
     dead_letter_topic: Annotated[str, Field(pattern=TOPIC_RE)] = "lakefeed.dead-letter"
-    # Kafka's default message.max.bytes is 1 MiB; stay under it with the envelope.
+    """Where input that is not a valid record goes, with the reason."""
     max_record_bytes: int = Field(default=900_000, ge=1024)
+    """Larger records are dead-lettered; keep it under the topic's `max.message.bytes`
+    (1 MiB by default) less the envelope."""
     source: Source
+    """One of the sources below, chosen by `type`."""
     producer: ProducerTuning = Field(default_factory=ProducerTuning)
     state_dir: Path = Path("/var/lib/lakefeed/collector")
+    """Where resumable sources keep their position."""
     metrics: HttpEndpoint = _endpoint(9101)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    """Log level of the JSON log lines on stdout."""
 
 
 # --- archiver ------------------------------------------------------------------------
 
 
 class Rotation(Strict):
+    """When a partition's open file is finished and moved to ready/ (first limit wins)."""
+
     max_records: int = Field(default=100_000, ge=1)
-    max_bytes: int = Field(default=64 * 1024 * 1024, ge=1024, description="uncompressed")
+    """Records per file."""
+    max_bytes: int = Field(default=64 * 1024 * 1024, ge=1024)
+    """Uncompressed bytes per file (objects are about 5-10x smaller gzipped)."""
     max_age_seconds: float = Field(default=300.0, gt=0)
+    """Seconds since the file's first record; bounds latency to the lake, also for a
+    partition that went quiet."""
 
 
 class ArchiverConfig(Strict):
+    """`lakefeed archive`: a consumer group writing per-partition files into the spool."""
+
     kind: Literal["archiver"]
     kafka: KafkaConfig
     topics: list[Annotated[str, Field(pattern=TOPIC_RE)]] = Field(min_length=1)
+    """Topics to archive."""
     group_id: str = Field(default="lakefeed-archiver", min_length=1)
-    # Static group membership (KIP-345): an archiver restarted within the session timeout
-    # gets its partitions back at once instead of stalling the group in a rebalance.
-    # Unset = this host's name; each archiver in a group needs its own.
+    """Consumer group; all archivers of one lake share it."""
     group_instance_id: str | None = Field(default=None, min_length=1)
+    """Static membership id (KIP-345), unique per archiver; unset = this host's name. A
+    restart within `session_timeout_ms` gets its partitions back without a rebalance."""
     session_timeout_ms: int = Field(default=45_000, ge=6_000)
+    """How long the group waits for a silent archiver before moving its partitions."""
     spool_dir: Path
+    """The spool shared with the shipper on this host (`writing/`, `ready/`, `shipped/`)."""
     rotate: Rotation = Field(default_factory=Rotation)
     compression_level: int = Field(default=6, ge=1, le=9)
+    """gzip level: 1 is fastest, 9 smallest."""
     max_poll_records: int = Field(default=2000, ge=1)
-    # Refuse to start a new file below this much free space in the spool: a full disk
-    # pauses consumption instead of producing torn files.
+    """Records per poll."""
     min_free_bytes: int = Field(default=256 * 1024 * 1024, ge=0)
+    """Below this much free space in the spool, consumption pauses (and /healthz says so)
+    instead of writing files that cannot be finished."""
     metrics: HttpEndpoint = _endpoint(9102)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    """Log level of the JSON log lines on stdout."""
 
 
 # --- shipper -------------------------------------------------------------------------
 
 
 class S3Config(Strict):
+    """The lake: bucket, prefix and how to reach it."""
+
     bucket: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")]
+    """Bucket name."""
     prefix: Annotated[str, Field(pattern=r"^[A-Za-z0-9!_.*'()/-]*$")] = ""
+    """Key prefix; objects go to `<prefix>/<topic>/year=/month=/day=/hour=/<file>`."""
     endpoint_url: Annotated[str, Field(pattern=r"^https?://\S+$")] | None = None
+    """An S3-compatible endpoint (MinIO, Ceph...); unset = AWS."""
     region: str | None = None
-    # Only for S3-compatible endpoints; on AWS the instance profile supplies credentials.
+    """AWS region of the bucket; unset = from the environment or instance metadata."""
     access_key: SecretRef | None = None
+    """Only for S3-compatible endpoints; on AWS the instance profile supplies credentials."""
     secret_key: SecretRef | None = None
+    """Goes with `access_key`."""
     addressing_style: Literal["auto", "path", "virtual"] = "auto"
+    """`path` for most S3-compatible servers."""
     multipart_threshold_bytes: int = Field(default=64 * 1024 * 1024, ge=5 * 1024 * 1024)
+    """Files this large or larger are uploaded in parts."""
     multipart_chunk_bytes: int = Field(default=16 * 1024 * 1024, ge=5 * 1024 * 1024)
+    """Part size (S3's minimum is 5 MiB)."""
 
     @field_validator("prefix")
     @classmethod
@@ -310,20 +403,31 @@ class S3Config(Strict):
 
 
 class Retry(Strict):
+    """Backoff with full jitter while uploads fail; reset by the first success."""
+
     initial_seconds: float = Field(default=1.0, gt=0)
+    """First delay ceiling."""
     max_seconds: float = Field(default=60.0, gt=0)
+    """Largest delay ceiling."""
 
 
 class ShipperConfig(Strict):
+    """`lakefeed ship`: ready/ files to S3, verified, then deleted or kept."""
+
     kind: Literal["shipper"]
     spool_dir: Path
+    """The archiver's spool on this host."""
     s3: S3Config
     concurrency: int = Field(default=4, ge=1, le=64)
+    """Files uploaded at once (and parts at once for a multipart file, up to 8)."""
     after_upload: Literal["delete", "keep"] = "delete"
+    """After an object is verified: delete the file, or keep it in `shipped/`."""
     shipped_retention_hours: float = Field(default=24.0, ge=0)
+    """With `keep`: how long files stay in `shipped/`."""
     retry: Retry = Field(default_factory=Retry)
     metrics: HttpEndpoint = _endpoint(9103)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    """Log level of the JSON log lines on stdout."""
 
 
 KINDS: dict[str, type[Strict]] = {

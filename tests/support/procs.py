@@ -17,6 +17,8 @@ import yaml
 from lakefeed.lab.local import free_port
 
 COMMANDS = {"collector": "collect", "archiver": "archive", "shipper": "ship"}
+# Every daemon a test started; conftest kills what is left when the test ends, pass or fail.
+STARTED: list[Daemon] = []
 
 
 class Daemon:
@@ -51,6 +53,7 @@ class Daemon:
                 env=self.env,
             )
         self.starts += 1
+        STARTED.append(self)
         if wait_healthy:
             self.wait_healthy()
         return self

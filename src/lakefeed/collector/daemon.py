@@ -236,7 +236,13 @@ class Collector:
                     if position is not None:
                         self.source.checkpoint(position)
                     continue
-                if self.source.finished.is_set() and self.queue.empty():
+                if self.queue.empty() and (
+                    self.source.finished.is_set()
+                    or (deadline is not None and time.monotonic() > deadline - STOP_DEADLINE_S + 2)
+                ):
+                    # After stop, a source emits nothing more (emit() refuses), so an empty
+                    # queue a moment later means all it gave us is acknowledged. Don't wait
+                    # on a source stuck in its own backoff sleep (tweepy's lasts up to 320 s).
                     break
             if self.source.fatal is not None:
                 fatal = self.source.fatal

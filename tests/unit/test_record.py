@@ -1,0 +1,62 @@
+"""The record, spool-name and lake-key contracts."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from lakefeed.record import SpoolName, dig, lake_key, make_record, utc_now_iso
+
+
+def test_record_shape_and_utf8() -> None:
+    line = make_record("42", "replay:nba", {"text": "é 🚀"}, "2026-11-23T05:00:00.123Z")
+    assert json.loads(line) == {
+        "id": "42",
+        "source": "replay:nba",
+        "collected_at": "2026-11-23T05:00:00.123Z",
+        "payload": {"text": "é 🚀"},
+    }
+    assert "🚀".encode() in line  # UTF-8, not \\u escapes
+    assert b"\n" not in line
+
+
+def test_collected_at_format() -> None:
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", utc_now_iso())
+
+
+def test_spool_name_round_trip_and_sorting() -> None:
+    a = SpoolName("tweets", 2, 0, 99)
+    b = SpoolName("tweets", 2, 100, 1234)
+    assert str(a) == "tweets+2+00000000000000000000-00000000000000000099.jsonl.gz"
+    assert SpoolName.parse(str(b)) == b
+    assert sorted([str(b), str(a)]) == [str(a), str(b)]
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["tweets+2+0-99.jsonl.gz", "tweets+2+00000000000000000000.jsonl.gz.part", "x.json", ""],
+)
+def test_spool_name_rejects_other_files(name: str) -> None:
+    assert SpoolName.parse(name) is None
+
+
+def test_lake_key_uses_first_record_hour_in_utc() -> None:
+    name = SpoolName("tweets", 0, 5, 9)
+    key = lake_key("raw/x", name, "2026-11-23T23:59:59.999Z")
+    assert key == f"raw/x/tweets/year=2026/month=11/day=23/hour=23/{name}"
+    assert lake_key("", name, "2026-01-02T03:00:00+02:00").startswith(
+        "tweets/year=2026/month=01/day=02/hour=01/"
+    )
+
+
+def test_dig() -> None:
+    doc = {"data": {"id": "1", "list": [{"id": 7}]}}
+    assert dig(doc, "data.id") == "1"
+    assert dig(doc, "data.list.0.id") == 7
+    assert dig(doc, "") is doc
+    with pytest.raises(KeyError):
+        dig(doc, "data.nope")
+    with pytest.raises(KeyError):
+        dig(doc, "data.list.3")
