@@ -40,6 +40,16 @@ def _check_config(args: argparse.Namespace) -> int:
     return 0
 
 
+def _demo(args: argparse.Namespace) -> int:
+    from lakefeed.lab.demo import Demo  # noqa: PLC0415 - boto3 and friends load on demand
+    from lakefeed.runner.ansible import project_root  # noqa: PLC0415
+
+    logs.setup("WARNING")
+    root = project_root()
+    sample = args.sample or root / "data" / "sample" / "x_stream.jsonl"
+    return Demo(root, sample, args.rate, sys.stdout).run()
+
+
 def _config_reference(args: argparse.Namespace) -> int:
     sys.stdout.write(configdoc.render(args.examples))
     return 0
@@ -74,6 +84,16 @@ def build_parser() -> argparse.ArgumentParser:
         help="also read every secret the config names (on the host that runs it)",
     )
     p.set_defaults(func=_check_config)
+
+    p = sub.add_parser(
+        "demo",
+        help="run the whole pipeline on this machine on the sample (real Kafka and MinIO)",
+        description="Start Kafka and MinIO on loopback, run the three daemons on the "
+        "sample until every record is in the lake, print where it landed, stop everything.",
+    )
+    p.add_argument("--sample", type=Path, default=None, help="JSONL file to replay")
+    p.add_argument("--rate", type=float, default=500.0, help="records/s (0 = unthrottled)")
+    p.set_defaults(func=_demo)
 
     p = sub.add_parser("config-reference", help="print the config reference (docs/config.md)")
     p.add_argument(
