@@ -31,11 +31,14 @@ class Daemon:
         self.workdir = workdir
         workdir.mkdir(parents=True, exist_ok=True)
         self.config_path = workdir / f"{kind}.yaml"
-        self.config_path.write_text(yaml.safe_dump(self.config))
+        self.rewrite_config()
         self.log = workdir / f"{kind}.log"
         self.env = {**os.environ, **(env or {})}
         self.proc: subprocess.Popen[bytes] | None = None
         self.starts = 0
+
+    def rewrite_config(self) -> None:
+        self.config_path.write_text(yaml.safe_dump(self.config))
 
     def start(self, wait_healthy: bool = True) -> Daemon:
         with self.log.open("ab") as log:

@@ -1,0 +1,69 @@
+"""The archiver when the spool disk fills up: it stops consuming, never tears a file."""
+
+from __future__ import annotations
+
+import base64
+import os
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from kafka import KafkaProducer
+
+from lakefeed.lab.local import LocalKafka, LocalS3
+from lakefeed.record import make_record
+from tests.integration.test_pipeline import Pipeline, wait_for
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    """A 3 MiB tmpfs: a real filesystem that really runs out of space."""
+    mount = tmp_path / "small"
+    mount.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=3m", "tmpfs", str(mount)], check=True)
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=True)
+
+
+def test_full_spool_pauses_consumption_then_resumes_without_loss(
+    kafka: LocalKafka, s3: LocalS3, bucket: str, topic: str, tmp_path: Path, small_disk: Path
+) -> None:
+    p = Pipeline(kafka, s3, bucket, topic, tmp_path)
+    p.spool = small_disk / "spool"
+    p.archiver.config["spool_dir"] = str(p.spool)
+    p.archiver.config["rotate"] = {"max_records": 150, "max_age_seconds": 2.0}
+    p.archiver.config["min_free_bytes"] = 0  # only ENOSPC itself stops it
+    p.archiver.rewrite_config()
+    p.shipper.config["spool_dir"] = str(p.spool)
+    p.shipper.rewrite_config()
+
+    # ~3 KB of incompressible text per record: 2,000 records need ~6 MB of spool.
+    producer = KafkaProducer(bootstrap_servers=kafka.bootstrap, acks="all")
+    ids = [f"r{i:05d}" for i in range(2000)]
+    for rid in ids:
+        blob = base64.b64encode(os.urandom(2200)).decode()
+        producer.send(topic, key=rid.encode(), value=make_record(rid, "t:t", {"b": blob}))
+    producer.flush()
+    producer.close()
+
+    p.archiver.start()
+    wait_for(lambda: p.archiver.health()[0] == 503, 60, "the archiver to report the full disk")
+    assert "spool" in p.archiver.health()[1]["problems"]
+    assert p.archiver.running(), "a full disk must pause the archiver, not kill it"
+    assert "lakefeed_archiver_paused_disk 1.0" in p.archiver.metrics()
+    # Nothing torn: everything in ready/ is a complete gzip file.
+    for f in (p.spool / "ready").iterdir():
+        subprocess.run(["gzip", "-t", str(f)], check=True)
+
+    p.shipper.start()
+    lake = p.wait_landed(len(ids), timeout=180)
+    assert sorted(lake.ids()) == ids
+    wait_for(lambda: p.archiver.health()[0] == 200, 60, "the archiver to recover")
+    assert "lakefeed_archiver_paused_disk 0.0" in p.archiver.metrics()
+    assert p.archiver.terminate() == 0
+    assert p.shipper.terminate() == 0
