@@ -1,0 +1,73 @@
+"""The spool writer: deterministic bytes, crash leftovers, what the archiver resumes from."""
+
+from __future__ import annotations
+
+import gzip
+from pathlib import Path
+
+from lakefeed.archiver.spool import PartitionFile, Spool
+from lakefeed.record import SpoolName
+
+
+def write(spool: Spool, first: int, n: int, partition: int = 0) -> Path:
+    pf = PartitionFile(spool, "t", partition, first, level=6)
+    for i in range(n):
+        pf.write(first + i, b'{"id":"%d"}' % (first + i))
+    return pf.finish()
+
+
+def test_a_file_remade_from_the_same_records_has_the_same_bytes(tmp_path: Path) -> None:
+    a, b = Spool(tmp_path / "a"), Spool(tmp_path / "b")
+    a.ensure()
+    b.ensure()
+    fa, fb = write(a, 10, 500), write(b, 10, 500)
+    assert fa.name == fb.name == str(SpoolName("t", 0, 10, 509))
+    assert fa.read_bytes() == fb.read_bytes()
+    assert gzip.decompress(fa.read_bytes()).splitlines()[0] == b'{"id":"10"}'
+
+
+def test_finished_file_is_only_in_ready(tmp_path: Path) -> None:
+    spool = Spool(tmp_path)
+    spool.ensure()
+    path = write(spool, 0, 3)
+    assert path.parent == spool.ready
+    assert list(spool.writing.iterdir()) == []
+
+
+def test_partials_from_a_crash_are_discarded(tmp_path: Path) -> None:
+    spool = Spool(tmp_path)
+    spool.ensure()
+    pf = PartitionFile(spool, "t", 0, 7, level=1)
+    pf.write(7, b"{}")
+    pf._raw.close()  # the process died here: the file stays, never finished
+    assert spool.discard_partials() == ["t+0+00000000000000000007.part"]
+    assert list(spool.writing.iterdir()) == []
+
+
+def test_discard_removes_the_open_file(tmp_path: Path) -> None:
+    spool = Spool(tmp_path)
+    spool.ensure()
+    pf = PartitionFile(spool, "t", 0, 0, level=1)
+    pf.write(0, b"{}")
+    pf.discard()
+    assert list(spool.writing.iterdir()) == []
+
+
+def test_last_offsets_cover_ready_and_shipped(tmp_path: Path) -> None:
+    spool = Spool(tmp_path)
+    spool.ensure()
+    write(spool, 0, 10, partition=0)
+    shipped = write(spool, 10, 5, partition=0)
+    shipped.rename(spool.shipped / shipped.name)
+    write(spool, 100, 1, partition=2)
+    (spool.ready / "not-a-spool-file.txt").write_text("x")
+    assert spool.last_offsets() == {("t", 0): 14, ("t", 2): 100}
+
+
+def test_lines_get_a_newline_once(tmp_path: Path) -> None:
+    spool = Spool(tmp_path)
+    spool.ensure()
+    pf = PartitionFile(spool, "t", 0, 0, level=1)
+    pf.write(0, b"{}\n")
+    pf.write(1, b"{}")
+    assert gzip.decompress(pf.finish().read_bytes()) == b"{}\n{}\n"
