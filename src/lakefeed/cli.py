@@ -40,6 +40,14 @@ def _check_config(args: argparse.Namespace) -> int:
     return 0
 
 
+def _lab(args: argparse.Namespace) -> int:
+    from lakefeed.runner.lab import LabRunner  # noqa: PLC0415 - Ansible loads on demand
+
+    logs.setup("WARNING")
+    runner = LabRunner()
+    return runner.up() if args.command == "up" else runner.down()
+
+
 def _demo(args: argparse.Namespace) -> int:
     from lakefeed.lab.demo import Demo  # noqa: PLC0415 - boto3 and friends load on demand
     from lakefeed.runner.ansible import project_root  # noqa: PLC0415
@@ -84,6 +92,19 @@ def build_parser() -> argparse.ArgumentParser:
         help="also read every secret the config names (on the host that runs it)",
     )
     p.set_defaults(func=_check_config)
+
+    for name, text in (
+        ("up", "provision, configure and smoke-check an environment"),
+        ("down", "remove an environment"),
+    ):
+        p = sub.add_parser(name, help=text, description=text)
+        p.add_argument(
+            "--env",
+            choices=["lab"],
+            default="lab",
+            help="lab: systemd containers on this machine (default)",
+        )
+        p.set_defaults(func=_lab)
 
     p = sub.add_parser(
         "demo",

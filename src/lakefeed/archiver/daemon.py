@@ -15,11 +15,11 @@ import socket
 import threading
 import time
 
+from kafka import ConsumerRebalanceListener, KafkaConsumer, TopicPartition
 from kafka.errors import CommitFailedError, KafkaError
 from kafka.structs import OffsetAndMetadata
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
-from kafka import ConsumerRebalanceListener, KafkaConsumer, TopicPartition
 from lakefeed.archiver.spool import PartitionFile, Spool
 from lakefeed.config import ArchiverConfig, check_secrets
 from lakefeed.errors import LakefeedError

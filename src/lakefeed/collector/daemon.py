@@ -16,10 +16,10 @@ import random
 import threading
 import time
 
+from kafka import KafkaProducer
 from kafka.errors import KafkaError
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
-from kafka import KafkaProducer
 from lakefeed.collector.sources import HttpPollSource, Invalid, Item, ReplaySource, Source
 from lakefeed.config import CollectorConfig, check_secrets
 from lakefeed.errors import LakefeedError

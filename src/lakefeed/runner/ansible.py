@@ -1,0 +1,182 @@
+"""Runs the playbooks through ansible-runner's Python API, with progress and an event log.
+
+Progress goes to stderr one line per task (and one per failure, with Ansible's own
+message); every event is appended as one JSON object per line to the event log, so a
+cron run leaves a full record behind. Nothing that a task marked no_log is printed.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+from lakefeed.errors import LakefeedError
+
+logger = logging.getLogger(__name__)
+
+
+def project_root() -> Path:
+    """The checkout holding site.yml and roles/: $LAKEFEED_PROJECT_DIR, this source tree,
+    or the current directory."""
+    for candidate in (
+        os.environ.get("LAKEFEED_PROJECT_DIR"),
+        Path(__file__).resolve().parents[3],
+        Path.cwd(),
+    ):
+        if candidate and (Path(candidate) / "site.yml").is_file():
+            return Path(candidate).resolve()
+    raise LakefeedError(
+        "cannot find the lakefeed checkout (site.yml, roles/): run from it or set "
+        "LAKEFEED_PROJECT_DIR"
+    )
+
+
+class PlaybookFailed(LakefeedError):
+    """A play failed on some host; the message names the host and the task."""
+
+
+@dataclass
+class PlayResult:
+    rc: int
+    status: str
+    stats: dict[str, dict[str, int]] = field(default_factory=dict)
+    failures: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def changed(self) -> int:
+        return sum(self.stats.get("changed", {}).values())
+
+    @property
+    def ok(self) -> bool:
+        return self.rc == 0 and not self.failures
+
+
+class Progress:
+    """Turns runner events into short progress lines and a JSON event log."""
+
+    def __init__(self, out: TextIO, log_path: Path | None) -> None:
+        self.out = out
+        self.log = log_path.open("a", encoding="utf-8") if log_path else None
+        self.failures: list[str] = []
+        self.task = ""
+        self.started = time.monotonic()
+
+    def __call__(self, event: dict[str, Any]) -> bool:
+        kind = event.get("event", "")
+        data = event.get("event_data", {})
+        if self.log is not None:
+            record = {
+                "ts": event.get("created"),
+                "event": kind,
+                "host": data.get("host"),
+                "play": data.get("play"),
+                "task": data.get("task"),
+                "changed": (data.get("res") or {}).get("changed")
+                if isinstance(data.get("res"), dict)
+                else None,
+            }
+            self.log.write(json.dumps(record) + "\n")
+        elapsed = time.monotonic() - self.started
+        if kind == "playbook_on_play_start":
+            self.out.write(f"[{elapsed:6.0f}s] PLAY {data.get('play', '')}\n")
+        elif kind == "playbook_on_task_start":
+            self.task = data.get("task", "")
+            self.out.write(f"[{elapsed:6.0f}s]   {self.task}\n")
+        elif kind in (
+            "runner_on_failed",
+            "runner_on_unreachable",
+            "runner_item_on_failed",
+        ) and not data.get("ignore_errors"):
+            res = data.get("res") or {}
+            msg = "output hidden (no_log)" if res.get("censored") else res.get("msg", "")
+            if not msg and res.get("stderr"):
+                msg = str(res["stderr"])[-500:]
+            line = f"{data.get('host')}: {data.get('task')}: {msg}".strip()
+            self.failures.append(line)
+            self.out.write(f"[{elapsed:6.0f}s]   FAILED {line}\n")
+        self.out.flush()
+        return True
+
+    def close(self) -> None:
+        if self.log is not None:
+            self.log.close()
+
+
+def run_playbook(
+    playbook: Path,
+    inventories: list[Path],
+    private_dir: Path,
+    *,
+    extravars: dict[str, Any] | None = None,
+    vault_password_file: Path | None = None,
+    check: bool = False,
+    limit: str | None = None,
+    event_log: Path | None = None,
+    out: TextIO = sys.stderr,
+) -> PlayResult:
+    """Run one playbook; returns its result (raises only if it could not start)."""
+    import ansible_runner  # noqa: PLC0415 - only the runner commands need Ansible
+
+    private_dir.mkdir(parents=True, exist_ok=True)
+    cmdline = []
+    if vault_password_file is not None:
+        cmdline += ["--vault-password-file", str(vault_password_file)]
+    if check:
+        cmdline += ["--check", "--diff"]
+    root = project_root()
+    # ansible-runner looks for ansible-playbook on PATH: use this venv's own Ansible.
+    bindir = str(Path(sys.executable).parent)
+    if bindir not in os.environ.get("PATH", "").split(os.pathsep):
+        os.environ["PATH"] = bindir + os.pathsep + os.environ.get("PATH", "")
+    progress = Progress(out, event_log)
+    started = time.monotonic()
+    try:
+        result = ansible_runner.run(
+            private_data_dir=str(private_dir),
+            project_dir=str(root),
+            playbook=str(playbook),
+            inventory=[str(i) for i in inventories],
+            extravars=extravars or {},
+            cmdline=" ".join(cmdline) or None,
+            limit=limit,
+            envvars={
+                "ANSIBLE_CONFIG": str(root / "ansible.cfg"),
+                "ANSIBLE_ROLES_PATH": str(root / "roles"),
+                "ANSIBLE_FORCE_COLOR": "0",
+            },
+            event_handler=progress,
+            quiet=True,
+            suppress_env_files=True,
+        )
+    finally:
+        progress.close()
+    stats = result.stats or {}
+    failures = progress.failures
+    if result.rc != 0 and not failures:
+        # It failed before any task ran (bad inventory, syntax, missing binary).
+        tail = (result.stdout.read() if result.stdout else "").strip().splitlines()[-15:]
+        failures = ["ansible-playbook: " + "\n".join(tail)] if tail else [result.status]
+    return PlayResult(
+        rc=result.rc,
+        status=result.status,
+        stats={k: v for k, v in stats.items() if isinstance(v, dict)},
+        failures=failures,
+        seconds=time.monotonic() - started,
+    )
+
+
+def ansible_env() -> dict[str, str]:
+    """Environment for running ansible CLI tools the same way the runner does."""
+    root = project_root()
+    return {
+        **os.environ,
+        "ANSIBLE_CONFIG": str(root / "ansible.cfg"),
+        "ANSIBLE_ROLES_PATH": str(root / "roles"),
+    }

@@ -1,0 +1,318 @@
+"""`lakefeed up|down --env lab`: the whole cluster on this machine, on systemd containers.
+
+Provision (three Debian systemd hosts and an S3 host running MinIO, on a private Podman
+network) -> inventory (hosts, generated paths, the S3 credentials in ansible-vault) ->
+configure (site.yml through ansible-runner) -> smoke check (the replayed sample appears
+in the lake bucket). Running it again changes nothing and restarts nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import secrets
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TextIO
+
+import yaml
+from botocore.exceptions import BotoCoreError, ClientError
+
+from lakefeed.errors import LakefeedError
+from lakefeed.lab import hosts
+from lakefeed.record import SpoolName
+from lakefeed.runner import wheelhouse
+from lakefeed.runner.ansible import PlayResult, ansible_env, project_root, run_playbook
+
+logger = logging.getLogger(__name__)
+
+PREFIX = "lf-lab"
+GROUPS = {"kafka": 3, "s3": 1}
+BUCKET = "lakefeed-lab"
+S3_PORT = 9000
+SAMPLE_DEST = "/var/lib/lakefeed/sample/x_stream.jsonl"
+
+
+@dataclass
+class Paths:
+    root: Path
+
+    @property
+    def state(self) -> Path:
+        return self.root / ".lab"
+
+    @property
+    def inventory(self) -> Path:
+        return self.root / "inventories" / "lab"
+
+    @property
+    def hosts_file(self) -> Path:
+        return self.inventory / "hosts.yml"
+
+    @property
+    def generated_vars(self) -> Path:
+        return self.inventory / "group_vars" / "all" / "generated.yml"
+
+    @property
+    def vault_file(self) -> Path:
+        return self.inventory / "group_vars" / "all" / "vault.yml"
+
+    @property
+    def vault_password(self) -> Path:
+        return self.state / "vault-password"
+
+
+def _script(root: Path, name: str) -> Path:
+    proc = subprocess.run(
+        [str(root / "scripts" / name)], capture_output=True, text=True, check=False
+    )
+    if proc.returncode != 0:
+        raise LakefeedError(f"scripts/{name} failed: {proc.stderr.strip()[-2000:]}")
+    return Path(proc.stdout.strip().splitlines()[-1])
+
+
+class LabRunner:
+    def __init__(self, out: TextIO = sys.stderr) -> None:
+        self.root = project_root()
+        self.paths = Paths(self.root)
+        self.out = out
+        self.lab = hosts.Lab(PREFIX, GROUPS)
+        self.started = time.monotonic()
+
+    def say(self, text: str) -> None:
+        self.out.write(f"[{time.monotonic() - self.started:6.0f}s] {text}\n")
+        self.out.flush()
+
+    # --- secrets ---------------------------------------------------------------------
+
+    def _vault(self, *args: str, data: str | None = None) -> str:
+        proc = subprocess.run(
+            [
+                str(Path(sys.executable).parent / "ansible-vault"),
+                *args,
+                "--vault-password-file",
+                str(self.paths.vault_password),
+            ],
+            input=data,
+            capture_output=True,
+            text=True,
+            check=False,
+            env=ansible_env(),
+        )
+        if proc.returncode != 0:
+            raise LakefeedError(f"ansible-vault {args[0]} failed: {proc.stderr.strip()}")
+        return proc.stdout
+
+    def s3_credentials(self) -> dict[str, str]:
+        """Generated once, kept in ansible-vault (the password file is 0600 in .lab/)."""
+        self.paths.state.mkdir(mode=0o700, exist_ok=True)
+        if not self.paths.vault_password.exists():
+            fd = os.open(self.paths.vault_password, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as f:
+                f.write(secrets.token_urlsafe(32) + "\n")
+        if self.paths.vault_file.exists():
+            data = yaml.safe_load(self._vault("view", str(self.paths.vault_file)))
+            return {
+                "access": data["shipper_s3_access_key"],
+                "secret": data["shipper_s3_secret_key"],
+            }
+        creds = {"access": "lakefeed" + secrets.token_hex(6), "secret": secrets.token_urlsafe(30)}
+        plain = yaml.safe_dump(
+            {"shipper_s3_access_key": creds["access"], "shipper_s3_secret_key": creds["secret"]}
+        )
+        self.paths.vault_file.parent.mkdir(parents=True, exist_ok=True)
+        self._vault("encrypt", "--output", str(self.paths.vault_file), "-", data=plain)
+        return creds
+
+    # --- provision ---------------------------------------------------------------------
+
+    def provision(self) -> None:
+        self.say("preparing Podman and the Debian systemd host image (cached after once)")
+        hosts.ensure_prereqs(self.root / "scripts" / "lab-hosts-setup")
+        self.say(f"starting hosts {', '.join(h.name for h in self.lab.hosts)}")
+        self.lab.up(timeout=180)
+
+    def start_s3(self, creds: dict[str, str]) -> str:
+        """MinIO as a systemd service on the S3 host; returns its endpoint URL."""
+        host = self.lab.groups["s3"][0]
+        binary = _script(self.root, "fetch-minio")
+        if host.exec("test", "-x", "/usr/local/bin/minio", check=False).returncode != 0:
+            hosts.podman("cp", str(binary), f"{host.name}:/usr/local/bin/minio")
+        host.exec("mkdir", "-p", "/var/lib/minio")
+        env = (
+            f"MINIO_ROOT_USER={creds['access']}\nMINIO_ROOT_PASSWORD={creds['secret']}\n"
+            "MINIO_BROWSER=off\nMINIO_UPDATE=off\n"
+        )
+        host.exec("sh", "-c", "umask 077 && cat > /etc/default/minio", input=env)
+        unit = (
+            "[Unit]\nDescription=MinIO, the lab's S3 endpoint\nAfter=network-online.target\n\n"
+            "[Service]\nEnvironmentFile=/etc/default/minio\n"
+            f"ExecStart=/usr/local/bin/minio server /var/lib/minio --quiet "
+            f"--address :{S3_PORT} --console-address 127.0.0.1:9001\n"
+            "Restart=on-failure\n\n[Install]\nWantedBy=multi-user.target\n"
+        )
+        host.exec("sh", "-c", "cat > /etc/systemd/system/minio.service", input=unit)
+        host.exec("systemctl", "daemon-reload")
+        host.exec("systemctl", "enable", "--now", "minio")
+        endpoint = f"http://{host.hostname}:{S3_PORT}"
+        client = self.s3_client(creds)
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                client.head_bucket(Bucket=BUCKET)
+                break
+            except (ClientError, BotoCoreError) as exc:
+                code = getattr(exc, "response", {}).get("Error", {}).get("Code")
+                if code in ("404", "NoSuchBucket"):
+                    client.create_bucket(Bucket=BUCKET)
+                    break
+                if time.monotonic() > deadline:
+                    raise LakefeedError(f"the lab's MinIO did not answer: {exc}") from exc
+                time.sleep(1)
+        self.say(f"S3 endpoint {endpoint} up, bucket {BUCKET}")
+        return endpoint
+
+    def s3_client(self, creds: dict[str, str]) -> Any:
+        import boto3  # noqa: PLC0415
+
+        host = self.lab.groups["s3"][0]
+        return boto3.client(
+            "s3",
+            endpoint_url=f"http://{host.ip()}:{S3_PORT}",
+            region_name="us-east-1",
+            aws_access_key_id=creds["access"],
+            aws_secret_access_key=creds["secret"],
+        )
+
+    # --- inventory -------------------------------------------------------------------
+
+    def write_inventory(self, endpoint: str, wheels: Path, kafka_archive: Path) -> None:
+        inv = self.lab.inventory()
+        children = inv["all"]["children"]
+        kafka_hosts = list(children["kafka"]["hosts"])
+        for i, name in enumerate(kafka_hosts, start=1):
+            # Three "availability zones", so replicas spread as they would on AWS.
+            children["kafka"]["hosts"][name].update(
+                {"kafka_node_id": i, "kafka_broker_rack": f"lab-{chr(96 + i)}"}
+            )
+        children["collector"] = {"hosts": {kafka_hosts[0]: {}}}
+        children["archiver"] = {"hosts": {kafka_hosts[1]: {}}}
+        children["shipper"] = {"hosts": {kafka_hosts[1]: {}}}
+        self.paths.hosts_file.write_text(
+            "# Written by `lakefeed up --env lab`; removed by `lakefeed down`.\n"
+            + yaml.safe_dump(inv, sort_keys=False)
+        )
+        generated = {
+            "kafka_local_archive": str(kafka_archive),
+            "lakefeed_wheelhouse": str(wheels),
+            "shipper_s3_endpoint_url": endpoint,
+            "collector_files": [
+                {"src": str(self.root / "data" / "sample" / "x_stream.jsonl"), "dest": SAMPLE_DEST}
+            ],
+        }
+        self.paths.generated_vars.write_text(
+            "# Written by `lakefeed up --env lab` (paths on this machine).\n"
+            + yaml.safe_dump(generated, sort_keys=False)
+        )
+
+    # --- the whole thing ---------------------------------------------------------------
+
+    def configure(self) -> PlayResult:
+        self.say("configuring with site.yml (progress below; events in .lab/events.jsonl)")
+        result = run_playbook(
+            self.root / "site.yml",
+            [self.paths.inventory],
+            self.paths.state / "runner",
+            vault_password_file=self.paths.vault_password,
+            event_log=self.paths.state / "events.jsonl",
+            out=self.out,
+        )
+        if not result.ok:
+            raise LakefeedError(
+                "site.yml failed:\n  " + "\n  ".join(result.failures or [result.status])
+            )
+        self.say(f"site.yml done in {result.seconds:.0f}s: changed={result.changed}")
+        return result
+
+    def smoke(self, creds: dict[str, str], timeout: float = 300) -> None:
+        """Wait until every line of the sample is in the lake (after dedup by offset)."""
+        expected = sum(
+            1
+            for line in (self.root / "data/sample/x_stream.jsonl").read_bytes().splitlines()
+            if line.strip()
+        )
+        client = self.s3_client(creds)
+        deadline = time.monotonic() + timeout
+        last = -1
+        while True:
+            offsets: set[tuple[str, int, int]] = set()
+            objects: dict[str, int] = {}
+            for page in client.get_paginator("list_objects_v2").paginate(Bucket=BUCKET):
+                for obj in page.get("Contents", []):
+                    name = SpoolName.parse(obj["Key"].rsplit("/", 1)[-1])
+                    if name is None:
+                        continue
+                    objects[obj["Key"]] = name.last - name.first + 1
+                    offsets.update(
+                        (name.topic, name.partition, o) for o in range(name.first, name.last + 1)
+                    )
+            if len(offsets) != last:
+                self.say(
+                    f"lake: {len(offsets)} records in {len(objects)} objects (sample: {expected})"
+                )
+                last = len(offsets)
+            if len(offsets) >= expected:
+                break
+            if time.monotonic() > deadline:
+                raise LakefeedError(
+                    f"smoke check: only {len(offsets)} of {expected} sample records reached "
+                    f"s3://{BUCKET} in {timeout:.0f}s; see `lakefeed status` and journalctl "
+                    "-u lakefeed-* on the lab hosts"
+                )
+            time.sleep(3)
+        prefixes: dict[str, int] = {}
+        for key, count in objects.items():
+            prefixes[key.rsplit("/", 1)[0]] = prefixes.get(key.rsplit("/", 1)[0], 0) + count
+        self.say(
+            f"the sample landed in s3://{BUCKET}/ ({self.lab.groups['s3'][0].ip()}:{S3_PORT}):"
+        )
+        for prefix, count in sorted(prefixes.items()):
+            self.out.write(f"         {prefix}/  {count} records\n")
+
+    def up(self) -> int:
+        kafka_archive = _script(self.root, "build-kafka-archive")
+        self.say(f"Kafka archive {kafka_archive.name} (from Maven Central jars)")
+        wheels = self.paths.state / "wheelhouse"
+        wheel = wheelhouse.build(self.root, wheels)
+        self.say(f"wheelhouse {wheels} ({wheel.name})")
+        self.provision()
+        creds = self.s3_credentials()
+        endpoint = self.start_s3(creds)
+        self.write_inventory(endpoint, wheels, kafka_archive)
+        result = self.configure()
+        self.smoke(creds)
+        summary = {
+            "env": "lab",
+            "hosts": len(self.lab.hosts),
+            "changed": result.changed,
+            "seconds": round(time.monotonic() - self.started, 1),
+        }
+        self.out.write(json.dumps(summary) + "\n")
+        return 0
+
+    def down(self) -> int:
+        self.say(f"removing the lab hosts and network ({PREFIX}-*)")
+        self.lab.down()
+        for path in (
+            self.paths.hosts_file,
+            self.paths.generated_vars,
+            self.paths.vault_file,
+            self.paths.vault_password,
+        ):
+            path.unlink(missing_ok=True)
+        self.say("lab removed (caches in ~/.cache/lakefeed are kept)")
+        return 0
