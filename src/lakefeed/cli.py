@@ -48,6 +48,15 @@ def _lab(args: argparse.Namespace) -> int:
     return runner.up() if args.command == "up" else runner.down()
 
 
+def _build_wheelhouse(args: argparse.Namespace) -> int:
+    from lakefeed.runner import wheelhouse  # noqa: PLC0415
+    from lakefeed.runner.ansible import project_root  # noqa: PLC0415
+
+    wheel = wheelhouse.build(project_root(), args.dir)
+    print(f"{args.dir}: {wheel.name} and {len(list(args.dir.glob('*.whl'))) - 1} dependencies")
+    return 0
+
+
 def _demo(args: argparse.Namespace) -> int:
     from lakefeed.lab.demo import Demo  # noqa: PLC0415 - boto3 and friends load on demand
     from lakefeed.runner.ansible import project_root  # noqa: PLC0415
@@ -105,6 +114,15 @@ def build_parser() -> argparse.ArgumentParser:
             help="lab: systemd containers on this machine (default)",
         )
         p.set_defaults(func=_lab)
+
+    p = sub.add_parser(
+        "build-wheelhouse",
+        help="build lakefeed's wheel and its dependencies for the `lakefeed` role",
+        description="Build lakefeed's wheel from this checkout, plus every dependency "
+        "wheel, into DIR: hosts install from it without reaching PyPI.",
+    )
+    p.add_argument("dir", type=Path)
+    p.set_defaults(func=_build_wheelhouse)
 
     p = sub.add_parser(
         "demo",

@@ -12,6 +12,7 @@ import json
 import logging
 import os
 import secrets
+import shutil
 import subprocess
 import sys
 import time
@@ -40,26 +41,29 @@ SAMPLE_DEST = "/var/lib/lakefeed/sample/x_stream.jsonl"
 @dataclass
 class Paths:
     root: Path
-
-    @property
-    def state(self) -> Path:
-        return self.root / ".lab"
+    state: Path
 
     @property
     def inventory(self) -> Path:
+        """The committed lab settings (group_vars only, the same on every machine)."""
         return self.root / "inventories" / "lab"
 
     @property
+    def generated_inventory(self) -> Path:
+        """This machine's hosts, paths and vaulted secrets, written by `up`."""
+        return self.state / "inventory"
+
+    @property
     def hosts_file(self) -> Path:
-        return self.inventory / "hosts.yml"
+        return self.generated_inventory / "hosts.yml"
 
     @property
     def generated_vars(self) -> Path:
-        return self.inventory / "group_vars" / "all" / "generated.yml"
+        return self.generated_inventory / "group_vars" / "all" / "generated.yml"
 
     @property
     def vault_file(self) -> Path:
-        return self.inventory / "group_vars" / "all" / "vault.yml"
+        return self.generated_inventory / "group_vars" / "all" / "vault.yml"
 
     @property
     def vault_password(self) -> Path:
@@ -76,12 +80,16 @@ def _script(root: Path, name: str) -> Path:
 
 
 class LabRunner:
-    def __init__(self, out: TextIO = sys.stderr) -> None:
+    def __init__(
+        self, out: TextIO = sys.stderr, prefix: str = PREFIX, state: Path | None = None
+    ) -> None:
         self.root = project_root()
-        self.paths = Paths(self.root)
+        self.paths = Paths(self.root, state or self.root / ".lab")
         self.out = out
-        self.lab = hosts.Lab(PREFIX, GROUPS)
+        self.prefix = prefix
+        self.lab = hosts.Lab(prefix, GROUPS)
         self.started = time.monotonic()
+        self.summary: dict[str, Any] = {}
 
     def say(self, text: str) -> None:
         self.out.write(f"[{time.monotonic() - self.started:6.0f}s] {text}\n")
@@ -109,7 +117,7 @@ class LabRunner:
 
     def s3_credentials(self) -> dict[str, str]:
         """Generated once, kept in ansible-vault (the password file is 0600 in .lab/)."""
-        self.paths.state.mkdir(mode=0o700, exist_ok=True)
+        self.paths.state.mkdir(mode=0o700, parents=True, exist_ok=True)
         if not self.paths.vault_password.exists():
             fd = os.open(self.paths.vault_password, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             with os.fdopen(fd, "w") as f:
@@ -202,6 +210,7 @@ class LabRunner:
         children["collector"] = {"hosts": {kafka_hosts[0]: {}}}
         children["archiver"] = {"hosts": {kafka_hosts[1]: {}}}
         children["shipper"] = {"hosts": {kafka_hosts[1]: {}}}
+        self.paths.generated_vars.parent.mkdir(parents=True, exist_ok=True)
         self.paths.hosts_file.write_text(
             "# Written by `lakefeed up --env lab`; removed by `lakefeed down`.\n"
             + yaml.safe_dump(inv, sort_keys=False)
@@ -225,7 +234,7 @@ class LabRunner:
         self.say("configuring with site.yml (progress below; events in .lab/events.jsonl)")
         result = run_playbook(
             self.root / "site.yml",
-            [self.paths.inventory],
+            [self.paths.inventory, self.paths.generated_inventory],
             self.paths.state / "runner",
             vault_password_file=self.paths.vault_password,
             event_log=self.paths.state / "events.jsonl",
@@ -295,7 +304,7 @@ class LabRunner:
         self.write_inventory(endpoint, wheels, kafka_archive)
         result = self.configure()
         self.smoke(creds)
-        summary = {
+        self.summary = summary = {
             "env": "lab",
             "hosts": len(self.lab.hosts),
             "changed": result.changed,
@@ -305,14 +314,9 @@ class LabRunner:
         return 0
 
     def down(self) -> int:
-        self.say(f"removing the lab hosts and network ({PREFIX}-*)")
+        self.say(f"removing the lab hosts and network ({self.prefix}-*)")
         self.lab.down()
-        for path in (
-            self.paths.hosts_file,
-            self.paths.generated_vars,
-            self.paths.vault_file,
-            self.paths.vault_password,
-        ):
-            path.unlink(missing_ok=True)
+        shutil.rmtree(self.paths.generated_inventory, ignore_errors=True)
+        self.paths.vault_password.unlink(missing_ok=True)
         self.say("lab removed (caches in ~/.cache/lakefeed are kept)")
         return 0
