@@ -6,29 +6,21 @@ test session starts its own processes and stops them at the end.
 
 from __future__ import annotations
 
-import subprocess
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from lakefeed.lab.local import LocalKafka, LocalS3
+from lakefeed.lab.local import LocalKafka, LocalS3, fetched
 from tests.support import procs
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _fetch(script: str) -> Path:
-    out = subprocess.run(
-        [str(ROOT / "scripts" / script)], check=True, capture_output=True, text=True
-    )
-    return Path(out.stdout.strip().splitlines()[-1])
-
-
 @pytest.fixture(scope="session")
 def kafka(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalKafka]:
-    broker = LocalKafka(_fetch("fetch-kafka"), tmp_path_factory.mktemp("kafka"))
+    broker = LocalKafka(fetched(ROOT, "fetch-kafka"), tmp_path_factory.mktemp("kafka"))
     broker.start()
     yield broker
     broker.stop()
@@ -36,7 +28,7 @@ def kafka(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalKafka]:
 
 @pytest.fixture(scope="session")
 def s3(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalS3]:
-    server = LocalS3(_fetch("fetch-minio"), tmp_path_factory.mktemp("minio"))
+    server = LocalS3(fetched(ROOT, "fetch-minio"), tmp_path_factory.mktemp("minio"))
     server.start()
     yield server
     server.stop()

@@ -22,21 +22,12 @@ from typing import Any, TextIO
 import yaml
 
 from lakefeed.errors import LakefeedError
-from lakefeed.lab.local import LocalKafka, LocalS3, free_port
+from lakefeed.lab.local import LocalKafka, LocalS3, fetched, free_port
 from lakefeed.record import SpoolName
 
 TOPIC = "x.posts"
 BUCKET = "lakefeed-demo"
 PREFIX = "raw"
-
-
-def _fetch(root: Path, script: str) -> Path:
-    proc = subprocess.run(
-        [str(root / "scripts" / script)], capture_output=True, text=True, check=False
-    )
-    if proc.returncode != 0:
-        raise LakefeedError(f"scripts/{script} failed: {proc.stderr.strip()[-2000:]}")
-    return Path(proc.stdout.strip().splitlines()[-1])
 
 
 class Demo:
@@ -70,8 +61,8 @@ class Demo:
     def run(self) -> int:
         records = sum(1 for line in self.sample.read_bytes().splitlines() if line.strip())
         self.say(f"sample: {self.sample} ({records} records); work dir {self.work}")
-        kafka = LocalKafka(_fetch(self.root, "fetch-kafka"), self.work / "kafka")
-        s3 = LocalS3(_fetch(self.root, "fetch-minio"), self.work / "minio")
+        kafka = LocalKafka(fetched(self.root, "fetch-kafka"), self.work / "kafka")
+        s3 = LocalS3(fetched(self.root, "fetch-minio"), self.work / "minio")
         try:
             kafka.start()
             self.say(f"Kafka {kafka.bootstrap} up (KRaft, single node)")

@@ -18,7 +18,19 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+from lakefeed.errors import LakefeedError
+
 logger = logging.getLogger(__name__)
+
+
+def fetched(root: Path, script: str) -> Path:
+    """Run one of the checkout's fetch/build scripts (cached, idempotent): the path it prints."""
+    proc = subprocess.run(
+        [str(root / "scripts" / script)], capture_output=True, text=True, check=False
+    )
+    if proc.returncode != 0:
+        raise LakefeedError(f"scripts/{script} failed: {proc.stderr.strip()[-2000:]}")
+    return Path(proc.stdout.strip().splitlines()[-1])
 
 
 def free_port(host: str = "127.0.0.1") -> int:

@@ -25,6 +25,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from lakefeed.errors import LakefeedError
 from lakefeed.lab import hosts
+from lakefeed.lab.local import fetched
 from lakefeed.record import SpoolName
 from lakefeed.runner import wheelhouse
 from lakefeed.runner.ansible import PlayResult, ansible_env, project_root, run_playbook
@@ -68,15 +69,6 @@ class Paths:
     @property
     def vault_password(self) -> Path:
         return self.state / "vault-password"
-
-
-def _script(root: Path, name: str) -> Path:
-    proc = subprocess.run(
-        [str(root / "scripts" / name)], capture_output=True, text=True, check=False
-    )
-    if proc.returncode != 0:
-        raise LakefeedError(f"scripts/{name} failed: {proc.stderr.strip()[-2000:]}")
-    return Path(proc.stdout.strip().splitlines()[-1])
 
 
 class LabRunner:
@@ -147,7 +139,7 @@ class LabRunner:
     def start_s3(self, creds: dict[str, str]) -> str:
         """MinIO as a systemd service on the S3 host; returns its endpoint URL."""
         host = self.lab.groups["s3"][0]
-        binary = _script(self.root, "fetch-minio")
+        binary = fetched(self.root, "fetch-minio")
         if host.exec("test", "-x", "/usr/local/bin/minio", check=False).returncode != 0:
             hosts.podman("cp", str(binary), f"{host.name}:/usr/local/bin/minio")
         host.exec("mkdir", "-p", "/var/lib/minio")
@@ -293,7 +285,7 @@ class LabRunner:
             self.out.write(f"         {prefix}/  {count} records\n")
 
     def up(self) -> int:
-        kafka_archive = _script(self.root, "build-kafka-archive")
+        kafka_archive = fetched(self.root, "build-kafka-archive")
         self.say(f"Kafka archive {kafka_archive.name} (from Maven Central jars)")
         wheels = self.paths.state / "wheelhouse"
         wheel = wheelhouse.build(self.root, wheels)
