@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import gzip
+import hashlib
 from pathlib import Path
 
 from lakefeed.archiver.spool import PartitionFile, Spool
 from lakefeed.record import SpoolName
+from lakefeed.shipper.daemon import file_digest
 
 
 def write(spool: Spool, first: int, n: int, partition: int = 0) -> Path:
@@ -71,3 +73,15 @@ def test_lines_get_a_newline_once(tmp_path: Path) -> None:
     pf.write(0, b"{}\n")
     pf.write(1, b"{}")
     assert gzip.decompress(pf.finish().read_bytes()) == b"{}\n{}\n"
+
+
+def test_file_digest_hashes_whole_file_and_parts_in_one_pass(tmp_path: Path) -> None:
+    data = bytes(range(256)) * 10_000  # 2,560,000 bytes: parts that straddle read chunks
+    path = tmp_path / "f"
+    path.write_bytes(data)
+    part = 1_000_003
+    size, whole, parts = file_digest(path, part)
+    assert size == len(data)
+    assert whole == hashlib.sha256(data).digest()
+    assert parts == [hashlib.sha256(data[i : i + part]).digest() for i in range(0, len(data), part)]
+    assert file_digest(path)[2] == []

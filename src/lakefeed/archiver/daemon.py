@@ -115,7 +115,7 @@ class Archiver:
             return
         self.m_records.labels(topic=tp.topic).inc(pf.count)
         self.m_files.labels(topic=tp.topic).inc()
-        self.m_bytes.labels(topic=tp.topic).inc(path.stat().st_size)
+        self.m_bytes.labels(topic=tp.topic).inc(pf.compressed_bytes)
         logger.info(
             "file ready", extra={"file": path.name, "records": pf.count, "bytes_raw": pf.bytes}
         )

@@ -80,6 +80,7 @@ class PartitionFile:
         self._gz = gzip.GzipFile(
             filename="", mode="wb", compresslevel=level, fileobj=self._raw, mtime=0
         )
+        self.compressed_bytes = 0
         self._buf: list[bytes] = []
         self._buffered = 0
 
@@ -105,6 +106,8 @@ class PartitionFile:
         self._gz.close()
         self._raw.flush()
         os.fsync(self._raw.fileno())
+        # Taken before the rename: from then on the shipper may delete the file any time.
+        self.compressed_bytes = self._raw.tell()
         self._raw.close()
         final = self.spool.ready / str(SpoolName(self.topic, self.partition, self.first, self.last))
         os.replace(self.path, final)

@@ -9,6 +9,7 @@ While S3 fails, files wait in ready/ and are retried with backoff and jitter.
 from __future__ import annotations
 
 import base64
+import contextlib
 import gzip
 import hashlib
 import heapq
@@ -60,14 +61,27 @@ class Outcome:
     error: str = ""
 
 
-def file_digest(path: Path) -> tuple[int, bytes]:
-    h = hashlib.sha256()
+def file_digest(path: Path, part_size: int | None = None) -> tuple[int, bytes, list[bytes]]:
+    """Size, SHA-256 of the whole file and, with `part_size`, of each part: one read pass."""
+    whole = hashlib.sha256()
+    parts: list[bytes] = []
+    part = hashlib.sha256()
+    in_part = 0
     size = 0
     with path.open("rb") as f:
-        while chunk := f.read(_HASH_CHUNK):
-            h.update(chunk)
+        # Never read across a part boundary, whatever the part size.
+        while chunk := f.read(min(_HASH_CHUNK, part_size - in_part) if part_size else _HASH_CHUNK):
+            whole.update(chunk)
             size += len(chunk)
-    return size, h.digest()
+            if part_size:
+                part.update(chunk)
+                in_part += len(chunk)
+                if in_part == part_size:
+                    parts.append(part.digest())
+                    part, in_part = hashlib.sha256(), 0
+    if part_size and in_part:
+        parts.append(part.digest())
+    return size, whole.digest(), parts
 
 
 def first_collected_at(path: Path) -> str:
@@ -125,11 +139,12 @@ class Uploader:
     def ship(self, path: Path, name: SpoolName) -> tuple[str, str, int]:
         """Returns (result, key, size); result is 'uploaded' or 'already_present'."""
         key = self.key_for(path, name)
-        size, digest = file_digest(path)
+        multipart = path.stat().st_size >= self.threshold
+        size, digest, part_digests = file_digest(path, self.chunk if multipart else None)
         meta = {"sha256": digest.hex()}
         try:
-            if size >= self.threshold:
-                self._multipart(path, key, size, meta)
+            if multipart:
+                self._multipart(path, key, size, meta, part_digests)
             else:
                 body = path.read_bytes()
                 self.client.put_object(
@@ -167,7 +182,9 @@ class Uploader:
             raise Conflict(f"s3://{self.bucket}/{key} already holds different bytes ({what})")
         raise RuntimeError(f"uploaded object does not match the file ({what})")
 
-    def _multipart(self, path: Path, key: str, size: int, meta: dict[str, str]) -> None:
+    def _multipart(
+        self, path: Path, key: str, size: int, meta: dict[str, str], digests: list[bytes]
+    ) -> None:
         up = self.client.create_multipart_upload(
             Bucket=self.bucket,
             Key=key,
@@ -188,7 +205,8 @@ class Uploader:
                 UploadId=upload_id,
                 PartNumber=number,
                 Body=data,
-                ChecksumSHA256=_b64(hashlib.sha256(data).digest()),
+                # Computed in the same read pass as the whole file's; S3 checks it.
+                ChecksumSHA256=_b64(digests[number - 1]),
             )
             return {
                 "PartNumber": number,
@@ -350,8 +368,11 @@ class Shipper:
         oldest = None
         count = 0
         for entry in os.scandir(self.spool.ready):
+            try:
+                mtime = entry.stat().st_mtime
+            except FileNotFoundError:
+                continue  # an upload thread just shipped and deleted it
             count += 1
-            mtime = entry.stat().st_mtime
             oldest = mtime if oldest is None else min(oldest, mtime)
         self.m_backlog.set(count)
         self.m_oldest.set(time.time() - oldest if oldest else 0)
@@ -362,8 +383,9 @@ class Shipper:
             return
         horizon = time.time() - self.cfg.shipped_retention_hours * 3600
         for entry in os.scandir(self.spool.shipped):
-            if entry.stat().st_mtime < horizon:
-                os.unlink(entry.path)
+            with contextlib.suppress(FileNotFoundError):  # removed by hand meanwhile
+                if entry.stat().st_mtime < horizon:
+                    os.unlink(entry.path)
 
     def run(self) -> int:
         cfg = self.cfg
