@@ -21,6 +21,9 @@ _SPOOL_RE = re.compile(
 )
 
 
+_LINE_BREAKERS = ("\u0085", "\u2028", "\u2029")
+
+
 def utc_now_iso() -> str:
     """`2026-11-23T05:00:00.123Z`: millisecond precision, always UTC, always 24 chars."""
     now = time.time()
@@ -31,7 +34,7 @@ def make_record(
     record_id: str, source: str, payload: Any, collected_at: str | None = None
 ) -> bytes:
     """One record line (without newline), UTF-8: the value produced to Kafka."""
-    return json.dumps(
+    text = json.dumps(
         {
             "id": record_id,
             "source": source,
@@ -40,7 +43,13 @@ def make_record(
         },
         ensure_ascii=False,
         separators=(",", ":"),
-    ).encode("utf-8")
+    )
+    # JSON may carry U+0085, U+2028 and U+2029 raw, but many line readers (Python's
+    # splitlines, JavaScript) break lines there: escape them, one record = one line.
+    for char in _LINE_BREAKERS:
+        if char in text:
+            text = text.replace(char, f"\\u{ord(char):04x}")
+    return text.encode("utf-8")
 
 
 def dig(obj: Any, path: str) -> Any:

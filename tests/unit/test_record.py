@@ -60,3 +60,10 @@ def test_dig() -> None:
         dig(doc, "data.nope")
     with pytest.raises(KeyError):
         dig(doc, "data.list.3")
+
+
+def test_unicode_line_separators_are_escaped_so_a_record_stays_one_line() -> None:
+    text = "a\u2028b\u2029c\x85d\ne"
+    line = make_record("1", "s", {"text": text}, "2026-11-23T05:00:00.123Z")
+    assert len(line.decode("utf-8").splitlines()) == 1
+    assert json.loads(line)["payload"]["text"] == text
