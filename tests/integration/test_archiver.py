@@ -1,8 +1,10 @@
-"""The archiver when the spool disk fills up: it stops consuming, never tears a file."""
+"""The archiver when the spool disk fills up (it stops consuming, never tears a file) and
+when it starts with files already in the spool."""
 
 from __future__ import annotations
 
 import base64
+import gzip
 import os
 import subprocess
 from collections.abc import Iterator
@@ -12,7 +14,7 @@ import pytest
 from kafka import KafkaProducer
 
 from lakefeed.lab.local import LocalKafka, LocalS3
-from lakefeed.record import make_record
+from lakefeed.record import SpoolName, make_record
 from tests.integration.test_pipeline import Pipeline, wait_for
 
 pytestmark = pytest.mark.integration
@@ -67,3 +69,47 @@ def test_full_spool_pauses_consumption_then_resumes_without_loss(
     assert "lakefeed_archiver_paused_disk 0.0" in p.archiver.metrics()
     assert p.archiver.terminate() == 0
     assert p.shipper.terminate() == 0
+
+
+def test_restart_with_files_in_the_spool_skips_what_they_hold(
+    kafka: LocalKafka, s3: LocalS3, bucket: str, topic: str, tmp_path: Path
+) -> None:
+    """A crash after a file reached ready/ but before its offsets were committed: on the
+    next start the spool holds records Kafka says are not consumed yet. The archiver
+    must skip them (no second file of the same records), keep running, and go on."""
+    p = Pipeline(kafka, s3, bucket, topic, tmp_path)
+    producer = KafkaProducer(bootstrap_servers=kafka.bootstrap, acks="all")
+    for i in range(30):
+        rid = f"r{i:03d}"
+        producer.send(topic, key=rid.encode(), value=make_record(rid, "t:t", {"i": i}), partition=0)
+    producer.flush()
+
+    # What the crashed run left: a finished file of offsets 0-9 of partition 0, never
+    # committed (this group has no offsets at all).
+    ready = p.spool / "ready"
+    ready.mkdir(parents=True)
+    left = ready / str(SpoolName(topic, 0, 0, 9))
+    with gzip.open(left, "wb") as f:
+        for i in range(10):
+            f.write(make_record(f"r{i:03d}", "t:t", {"i": i}) + b"\n")
+
+    p.archiver.start()
+    expected = ready / str(SpoolName(topic, 0, 10, 29))
+    wait_for(expected.exists, 60, f"{expected.name} in ready/ ({p.archiver.log_tail()})")
+    assert p.archiver.running(), p.archiver.log_tail()
+    names = sorted(x.name for x in ready.iterdir())
+    assert names == [left.name, expected.name], names
+    assert p.archiver.health()[0] == 200
+
+    # And a plain restart with both files still there (the shipper is not running).
+    assert p.archiver.terminate() == 0
+    for i in range(30, 35):
+        rid = f"r{i:03d}"
+        producer.send(topic, key=rid.encode(), value=make_record(rid, "t:t", {"i": i}), partition=0)
+    producer.flush()
+    producer.close()
+    p.archiver.start()
+    after = ready / str(SpoolName(topic, 0, 30, 34))
+    wait_for(after.exists, 60, f"{after.name} in ready/ ({p.archiver.log_tail()})")
+    assert len(list(ready.iterdir())) == 3
+    assert p.archiver.terminate() == 0

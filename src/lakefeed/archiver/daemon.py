@@ -14,15 +14,16 @@ import shutil
 import socket
 import threading
 import time
+from typing import Any
 
-from kafka import ConsumerRebalanceListener, KafkaConsumer, TopicPartition
+from kafka import AsyncConsumerRebalanceListener, KafkaConsumer, TopicPartition
 from kafka.errors import CommitFailedError, KafkaError
 from kafka.structs import OffsetAndMetadata
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
 from lakefeed.archiver.spool import PartitionFile, Spool
 from lakefeed.config import ArchiverConfig, check_secrets
-from lakefeed.errors import LakefeedError
+from lakefeed.kafka_connect import connect
 from lakefeed.service import Health, StatusServer, base_metrics
 
 logger = logging.getLogger(__name__)
@@ -32,18 +33,31 @@ LAG_EVERY_S = 5.0
 DISK_RETRY_S = 5.0
 
 
-class _Rebalance(ConsumerRebalanceListener):
+class _Rebalance(AsyncConsumerRebalanceListener):
+    """kafka-python calls these on its IO thread, where a blocking consumer call (commit(),
+    committed()) is refused: revocation awaits an async commit, and the spool check of
+    newly assigned partitions is left to the main loop (the partitions wait paused)."""
+
     def __init__(self, archiver: Archiver) -> None:
         self.archiver = archiver
 
-    def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
+    async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
         # Finish what we hold for these partitions, so the next owner starts exactly
-        # where our last file ends.
+        # where our last file ends. The commit goes out before the rejoin request on the
+        # same coordinator connection, so it carries the generation that owned them.
+        offsets = {}
         for tp in list(revoked):
-            self.archiver.rotate(tp)
+            last = self.archiver.finish(tp)
+            if last is not None:
+                offsets[tp] = OffsetAndMetadata(last + 1, "", -1)
+        if offsets and self.archiver.consumer is not None:
+            try:
+                await self.archiver.consumer.commit_async(offsets)
+            except KafkaError as exc:
+                self.archiver.commit_failed(offsets, exc)
 
-    def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
-        self.archiver.align_with_spool(assigned)
+    async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
+        self.archiver.assigned(assigned)
 
 
 class Archiver:
@@ -54,6 +68,7 @@ class Archiver:
         self.files: dict[TopicPartition, PartitionFile] = {}
         self.consumer: KafkaConsumer | None = None
         self.paused_for_disk = False
+        self.to_align: set[TopicPartition] = set()
         self.registry = CollectorRegistry()
         base_metrics(self.registry, "archiver")
         r = self.registry
@@ -89,37 +104,52 @@ class Archiver:
 
     def _commit(self, tp: TopicPartition, next_offset: int) -> None:
         assert self.consumer is not None
+        offsets = {tp: OffsetAndMetadata(next_offset, "", -1)}
         try:
-            self.consumer.commit({tp: OffsetAndMetadata(next_offset, "", -1)})
+            self.consumer.commit(offsets)
         except (CommitFailedError, KafkaError) as exc:
-            # The file is durable in ready/; the next owner re-reads these records and,
-            # if it is this host, finds the file and skips them (align_with_spool).
-            self.m_commit_fail.inc()
+            self.commit_failed(offsets, exc)
+
+    def commit_failed(self, offsets: dict[TopicPartition, Any], exc: Exception) -> None:
+        # The files are durable in ready/; the next owner re-reads these records and, if
+        # it is this host, finds the files and skips them (align_with_spool).
+        self.m_commit_fail.inc()
+        for tp, meta in offsets.items():
             logger.warning(
-                "offset commit failed for %s-%d at %d: %s", tp.topic, tp.partition, next_offset, exc
+                "offset commit failed for %s-%d at %d: %s",
+                tp.topic,
+                tp.partition,
+                meta.offset,
+                exc,
             )
 
     def rotate(self, tp: TopicPartition) -> None:
         """Finish the open file of `tp`, if any, and commit past its last record."""
+        last = self.finish(tp)
+        if last is not None:
+            self._commit(tp, last + 1)
+
+    def finish(self, tp: TopicPartition) -> int | None:
+        """Finish the open file of `tp` into ready/ (no commit); its last offset, if any."""
         pf = self.files.pop(tp, None)
         if pf is None:
-            return
+            return None
         self.m_open.set(len(self.files))
         if pf.count == 0:
             pf.discard()
-            return
+            return None
         try:
             path = pf.finish()
         except OSError as exc:
             self._disk_trouble(tp, pf, exc)
-            return
+            return None
         self.m_records.labels(topic=tp.topic).inc(pf.count)
         self.m_files.labels(topic=tp.topic).inc()
         self.m_bytes.labels(topic=tp.topic).inc(pf.compressed_bytes)
         logger.info(
             "file ready", extra={"file": path.name, "records": pf.count, "bytes_raw": pf.bytes}
         )
-        self._commit(tp, pf.last + 1)
+        return pf.last
 
     def _disk_trouble(self, tp: TopicPartition, pf: PartitionFile, exc: OSError) -> None:
         """Drop the torn file and go back to its first offset; nothing was committed."""
@@ -154,11 +184,24 @@ class Archiver:
             self.paused_for_disk = False
             self.m_disk_pause.set(0)
             self.health.problem("spool", None)
-            self.consumer.resume(*self.consumer.assignment())
+            self.consumer.resume(*(self.consumer.assignment() - self.to_align))
+
+    def assigned(self, assigned: set[TopicPartition]) -> None:
+        """On the IO thread: hold back partitions the spool has files of, until the main
+        loop has compared those files with the committed offsets (align_with_spool)."""
+        assert self.consumer is not None
+        in_spool = self.spool.last_offsets()
+        held = {tp for tp in assigned if (tp.topic, tp.partition) in in_spool}
+        if held:
+            self.consumer.pause(*held)
+            self.to_align |= held
+        if self.paused_for_disk:
+            self.consumer.pause(*assigned)
 
     def align_with_spool(self, assigned: set[TopicPartition]) -> None:
         """Skip records that a file still in the spool already holds (crash before commit)."""
         assert self.consumer is not None
+        assigned = assigned & self.consumer.assignment()
         if not assigned:
             return
         in_spool = self.spool.last_offsets()
@@ -177,8 +220,8 @@ class Archiver:
                 )
                 self.consumer.seek(tp, last + 1)
                 self._commit(tp, last + 1)
-        if self.paused_for_disk:
-            self.consumer.pause(*assigned)
+        if not self.paused_for_disk:
+            self.consumer.resume(*assigned)
 
     # --- the loop --------------------------------------------------------------------
 
@@ -259,8 +302,9 @@ class Archiver:
         status = StatusServer(cfg.metrics.host, cfg.metrics.port, self.registry, self.health)
         status.start()
         try:
-            try:
-                self.consumer = KafkaConsumer(
+            self.consumer = connect(
+                cfg.kafka,
+                lambda: KafkaConsumer(
                     **cfg.kafka.client_kwargs(),
                     group_id=cfg.group_id,
                     group_instance_id=cfg.group_instance_id or socket.gethostname(),
@@ -268,12 +312,8 @@ class Archiver:
                     enable_auto_commit=False,
                     auto_offset_reset="earliest",
                     max_poll_records=cfg.max_poll_records,
-                )
-            except KafkaError as exc:
-                raise LakefeedError(
-                    f"kafka.bootstrap_servers {cfg.kafka.bootstrap_servers}: cannot connect "
-                    f"({exc}); check the addresses and that the brokers are up"
-                ) from exc
+                ),
+            )
             self.consumer.subscribe(cfg.topics, listener=_Rebalance(self))
             self.health.ready = True
             logger.info("archiver started", extra={"topics": cfg.topics, "group_id": cfg.group_id})
@@ -282,6 +322,11 @@ class Archiver:
                 if self.paused_for_disk:
                     self._maybe_resume()
                 records = self.consumer.poll(timeout_ms=POLL_MS)
+                if self.to_align:
+                    # Records of these partitions were held back (paused): none are in
+                    # `records`, and they resume from the aligned position.
+                    pending, self.to_align = self.to_align, set()
+                    self.align_with_spool(pending)
                 if records:
                     self.handle(records)
                 else:
