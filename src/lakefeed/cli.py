@@ -9,10 +9,14 @@ import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from lakefeed import __version__, config, configdoc, logs
 from lakefeed.errors import ConfigError, LakefeedError
 from lakefeed.service import install_stop_handlers
+
+if TYPE_CHECKING:
+    from lakefeed.runner.targets import Target
 
 logger = logging.getLogger("lakefeed")
 
@@ -40,12 +44,54 @@ def _check_config(args: argparse.Namespace) -> int:
     return 0
 
 
-def _lab(args: argparse.Namespace) -> int:
-    from lakefeed.runner.lab import LabRunner  # noqa: PLC0415 - Ansible loads on demand
+def _env_command(args: argparse.Namespace) -> int:
+    logs.setup("WARNING")
+    if args.env == "lab":
+        from lakefeed.runner.lab import LabRunner  # noqa: PLC0415 - Ansible loads on demand
+
+        if args.command == "plan":
+            raise ConfigError("plan --env lab: the lab has nothing to plan; run `lakefeed up`")
+        runner = LabRunner(state=args.state_dir)
+        return runner.up() if args.command == "up" else runner.down()
+
+    from lakefeed.runner.aws import AwsRunner  # noqa: PLC0415
+
+    aws = AwsRunner(
+        _target(args),
+        endpoint_url=args.endpoint_url,
+        var_files=args.var_file,
+    )
+    if args.command == "up":
+        return aws.up(until=args.until)
+    if args.command == "plan":
+        return aws.plan()
+    return aws.down(yes=args.yes)
+
+
+def _target(args: argparse.Namespace) -> Target:
+    from lakefeed.runner.ansible import project_root  # noqa: PLC0415
+    from lakefeed.runner.targets import target  # noqa: PLC0415
+
+    return target(args.env, project_root(), args.state_dir)
+
+
+def _rollout(args: argparse.Namespace) -> int:
+    from lakefeed.runner.rollout import Rollout, parse_extravars  # noqa: PLC0415
 
     logs.setup("WARNING")
-    runner = LabRunner()
-    return runner.up() if args.command == "up" else runner.down()
+    return Rollout(
+        _target(args),
+        restart_all=args.restart_all,
+        extravars=parse_extravars(args.extra_vars),
+        log_path=args.log,
+    ).run()
+
+
+def _status(args: argparse.Namespace) -> int:
+    from lakefeed.runner.status import status  # noqa: PLC0415
+
+    logs.setup("WARNING")
+    return status(_target(args), sys.stdout, as_json=args.json)
 
 
 def _build_wheelhouse(args: argparse.Namespace) -> int:
@@ -102,18 +148,82 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(func=_check_config)
 
+    def env_args(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--env", choices=["lab", "aws"], default="lab", help="default: lab")
+        p.add_argument(
+            "--state-dir",
+            type=Path,
+            default=None,
+            help="runner state (lock, logs, wheelhouse); default .lab/ or .aws-state/",
+        )
+
     for name, text in (
         ("up", "provision, configure and smoke-check an environment"),
-        ("down", "remove an environment"),
+        ("plan", "show what `up --env aws` would change in AWS, changing nothing"),
+        ("down", "remove an environment (aws: asks first, or --yes)"),
     ):
         p = sub.add_parser(name, help=text, description=text)
+        env_args(p)
         p.add_argument(
-            "--env",
-            choices=["lab"],
-            default="lab",
-            help="lab: systemd containers on this machine (default)",
+            "--endpoint-url",
+            default=None,
+            help="aws: one AWS-compatible endpoint for EC2, IAM, S3 and STS (tests)",
         )
-        p.set_defaults(func=_lab)
+        p.add_argument(
+            "--var-file",
+            action="append",
+            type=Path,
+            default=[],
+            help="aws: a .tfvars file (default terraform/envs/dev/terraform.tfvars)",
+        )
+        if name == "up":
+            p.add_argument(
+                "--until",
+                choices=["inventory", "configure", "smoke"],
+                default="smoke",
+                help="aws: stop after this stage (default: all of them)",
+            )
+        if name == "down":
+            p.add_argument("--yes", action="store_true", help="aws: destroy without asking")
+        p.set_defaults(func=_env_command)
+
+    text = "roll out what changed, host by host behind the health gates (what cron runs)"
+    p = sub.add_parser(
+        "rollout",
+        help=text,
+        description=text + ". Does nothing when every host already runs this checkout. "
+        "Exit 0: done or nothing to do; 1: stopped at an unhealthy host or failed; "
+        "2: bad input; 75: another rollout of this environment is running.",
+    )
+    env_args(p)
+    p.add_argument(
+        "--restart-all",
+        action="store_true",
+        help="restart every Kafka node and daemon (one host at a time) even if unchanged",
+    )
+    p.add_argument(
+        "-e",
+        "--extra-vars",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="an Ansible variable for this run only (YAML value); repeatable",
+    )
+    p.add_argument(
+        "--log",
+        type=Path,
+        default=None,
+        help="append one JSON line per run here (default: STATE_DIR/rollout.jsonl)",
+    )
+    p.set_defaults(func=_rollout)
+
+    text = "per host and service: state, health, version, lag, backlog, last object shipped"
+    p = sub.add_parser(
+        "status", help=text, description=text + ". Exit 1 when anything is down or unhealthy."
+    )
+    env_args(p)
+    p.add_argument("--json", action="store_true", help="one JSON document instead of a table")
+    p.set_defaults(func=_status)
 
     p = sub.add_parser(
         "build-wheelhouse",

@@ -12,6 +12,7 @@ import logging
 import os
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
@@ -61,8 +62,14 @@ class PlayResult:
 class Progress:
     """Turns runner events into short progress lines and a JSON event log."""
 
-    def __init__(self, out: TextIO, log_path: Path | None) -> None:
+    def __init__(
+        self,
+        out: TextIO,
+        log_path: Path | None,
+        on_event: Callable[[dict[str, Any]], None] | None = None,
+    ) -> None:
         self.out = out
+        self.on_event = on_event
         self.log = log_path.open("a", encoding="utf-8") if log_path else None
         self.failures: list[str] = []
         self.task = ""
@@ -71,6 +78,8 @@ class Progress:
     def __call__(self, event: dict[str, Any]) -> bool:
         kind = event.get("event", "")
         data = event.get("event_data", {})
+        if self.on_event is not None:
+            self.on_event(event)
         if self.log is not None:
             record = {
                 "ts": event.get("created"),
@@ -120,6 +129,7 @@ def run_playbook(
     limit: str | None = None,
     event_log: Path | None = None,
     out: TextIO = sys.stderr,
+    on_event: Callable[[dict[str, Any]], None] | None = None,
 ) -> PlayResult:
     """Run one playbook; returns its result (raises only if it could not start)."""
     import ansible_runner  # noqa: PLC0415 - only the runner commands need Ansible
@@ -135,7 +145,7 @@ def run_playbook(
     bindir = str(Path(sys.executable).parent)
     if bindir not in os.environ.get("PATH", "").split(os.pathsep):
         os.environ["PATH"] = bindir + os.pathsep + os.environ.get("PATH", "")
-    progress = Progress(out, event_log)
+    progress = Progress(out, event_log, on_event)
     started = time.monotonic()
     try:
         result = ansible_runner.run(

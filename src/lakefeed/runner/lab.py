@@ -27,7 +27,7 @@ from lakefeed.errors import LakefeedError
 from lakefeed.lab import hosts
 from lakefeed.lab.local import fetched
 from lakefeed.record import SpoolName
-from lakefeed.runner import wheelhouse
+from lakefeed.runner import fingerprint, wheelhouse
 from lakefeed.runner.ansible import PlayResult, ansible_env, project_root, run_playbook
 
 logger = logging.getLogger(__name__)
@@ -222,12 +222,17 @@ class LabRunner:
 
     # --- the whole thing ---------------------------------------------------------------
 
-    def configure(self) -> PlayResult:
+    def configure(self, wheel: Path) -> PlayResult:
         self.say("configuring with site.yml (progress below; events in .lab/events.jsonl)")
+        inventories = [self.paths.inventory, self.paths.generated_inventory]
+        # Recorded on the hosts at the end, so a later `lakefeed rollout` of an unchanged
+        # checkout knows there is nothing to do.
+        record = fingerprint.desired(self.root, inventories, wheel)
         result = run_playbook(
             self.root / "site.yml",
-            [self.paths.inventory, self.paths.generated_inventory],
+            inventories,
             self.paths.state / "runner",
+            extravars={"lakefeed_deploy_record": record},
             vault_password_file=self.paths.vault_password,
             event_log=self.paths.state / "events.jsonl",
             out=self.out,
@@ -294,7 +299,7 @@ class LabRunner:
         creds = self.s3_credentials()
         endpoint = self.start_s3(creds)
         self.write_inventory(endpoint, wheels, kafka_archive)
-        result = self.configure()
+        result = self.configure(wheel)
         self.smoke(creds)
         self.summary = summary = {
             "env": "lab",

@@ -1,0 +1,146 @@
+#!/usr/bin/python
+"""Ansible module: what runs on this host, as `lakefeed status` and `rollout` need it."""
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: lakefeed_status
+short_description: Report the lakefeed services of one host
+description:
+  - Reads, never changes. For Kafka and every lakefeed daemon the host runs it reports the
+    systemd state, the version, the daemon's /healthz details (consumer lag, last object
+    shipped, spool backlog) and the fingerprint of the last complete deploy.
+options:
+  services_dir:
+    description: Where the daemon roles register each daemon (one JSON file per daemon).
+    type: path
+    default: /etc/lakefeed/services.d
+  deployed_file:
+    description: The fingerprint site.yml writes when a deploy completed on this host.
+    type: path
+    default: /var/lib/lakefeed-deploy/deployed.json
+  kafka_home:
+    description: The symlink to the Kafka release in use.
+    type: path
+    default: /opt/kafka
+  lakefeed_current:
+    description: The symlink to the lakefeed build in use.
+    type: path
+    default: /opt/lakefeed/current
+  timeout:
+    description: Seconds to wait for one /healthz answer.
+    type: float
+    default: 3.0
+"""
+
+import glob
+import json
+import os
+import subprocess
+import urllib.error
+import urllib.request
+
+from ansible.module_utils.basic import AnsibleModule
+
+
+def unit_state(unit):
+    proc = subprocess.run(
+        [
+            "systemctl",
+            "show",
+            unit,
+            "-p",
+            "LoadState,ActiveState,SubState,MainPID,ActiveEnterTimestamp",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    props = dict(line.split("=", 1) for line in proc.stdout.splitlines() if "=" in line)
+    return {
+        "loaded": props.get("LoadState") == "loaded",
+        "active": props.get("ActiveState", "unknown"),
+        "sub": props.get("SubState", ""),
+        "pid": int(props.get("MainPID") or 0),
+        "since": props.get("ActiveEnterTimestamp", ""),
+    }
+
+
+def healthz(port, timeout):
+    url = f"http://127.0.0.1:{int(port)}/healthz"
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as resp:
+            return resp.status, json.loads(resp.read().decode() or "{}")
+    except urllib.error.HTTPError as exc:
+        try:
+            body = json.loads(exc.read().decode() or "{}")
+        except ValueError:
+            body = {}
+        return exc.code, body
+    except (OSError, ValueError) as exc:
+        return 0, {"error": str(exc)}
+
+
+def link_name(path):
+    return os.path.basename(os.path.realpath(path)) if os.path.islink(path) else ""
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec={
+            "services_dir": {"type": "path", "default": "/etc/lakefeed/services.d"},
+            "deployed_file": {"type": "path", "default": "/var/lib/lakefeed-deploy/deployed.json"},
+            "kafka_home": {"type": "path", "default": "/opt/kafka"},
+            "lakefeed_current": {"type": "path", "default": "/opt/lakefeed/current"},
+            "timeout": {"type": "float", "default": 3.0},
+        },
+        supports_check_mode=True,
+    )
+    p = module.params
+    services = []
+
+    kafka = unit_state("kafka.service")
+    if kafka["loaded"]:
+        entry = {"service": "kafka", "version": link_name(p["kafka_home"]), **kafka}
+        if os.access("/usr/local/bin/kafka-health", os.X_OK) and kafka["active"] == "active":
+            proc = subprocess.run(
+                ["/usr/local/bin/kafka-health"], capture_output=True, text=True, check=False
+            )
+            entry["healthy"] = proc.returncode == 0
+            entry["health"] = (proc.stdout.strip() or proc.stderr.strip())[-300:]
+        else:
+            entry["healthy"] = False
+            entry["health"] = "not running"
+        services.append(entry)
+
+    build = link_name(p["lakefeed_current"])
+    for path in sorted(glob.glob(os.path.join(p["services_dir"], "*.json"))):
+        try:
+            with open(path, encoding="utf-8") as f:
+                reg = json.load(f)
+        except (OSError, ValueError) as exc:
+            module.fail_json(msg=f"cannot read {path}: {exc}")
+        entry = {"service": reg["service"], "version": build, **unit_state(reg["unit"])}
+        if entry["active"] == "active":
+            code, body = healthz(reg["port"], p["timeout"])
+            entry["healthy"] = code == 200
+            entry["health"] = body
+        else:
+            entry["healthy"] = False
+            entry["health"] = {"status": "not running"}
+        services.append(entry)
+
+    deployed = None
+    try:
+        with open(p["deployed_file"], encoding="utf-8") as f:
+            deployed = json.load(f)
+    except FileNotFoundError:
+        pass
+    except (OSError, ValueError) as exc:
+        deployed = {"error": str(exc)}
+    module.exit_json(changed=False, services=services, deployed=deployed)
+
+
+if __name__ == "__main__":
+    main()

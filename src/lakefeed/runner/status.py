@@ -1,0 +1,136 @@
+"""`lakefeed status`: per host and service, what runs, its version and its health.
+
+One read-only playbook (playbooks/ops/status.yml) asks every cluster host through the
+`lakefeed_status` module; `rollout` uses the same report to compare each host's deployed
+fingerprint with the checkout's.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Any, TextIO
+
+from lakefeed.errors import LakefeedError
+from lakefeed.runner.ansible import run_playbook
+from lakefeed.runner.targets import Target
+
+_TASK = "Read the services, their health and the deployed fingerprint"
+
+
+@dataclass
+class HostReport:
+    host: str
+    reachable: bool = True
+    error: str = ""
+    services: list[dict[str, Any]] = field(default_factory=list)
+    deployed: dict[str, Any] | None = None
+
+
+def collect(target: Target) -> dict[str, HostReport]:
+    """Every cluster host's report; unreachable hosts are reported, not raised."""
+    target.require_hosts()
+    reports: dict[str, HostReport] = {}
+
+    def on_event(event: dict[str, Any]) -> None:
+        data = event.get("event_data", {})
+        host = data.get("host")
+        if not host or data.get("task") != _TASK:
+            return
+        res = data.get("res") or {}
+        kind = event.get("event")
+        if kind == "runner_on_ok":
+            reports[host] = HostReport(
+                host, services=res.get("services", []), deployed=res.get("deployed")
+            )
+        elif kind in ("runner_on_unreachable", "runner_on_failed"):
+            reports[host] = HostReport(
+                host, reachable=False, error=str(res.get("msg", "failed"))[:300]
+            )
+
+    result = run_playbook(
+        target.root / "playbooks" / "ops" / "status.yml",
+        list(target.inventories),
+        target.state / "runner-status",
+        vault_password_file=target.vault_password_file,
+        out=io.StringIO(),
+        on_event=on_event,
+    )
+    if not reports and not result.ok:
+        raise LakefeedError("status: " + "; ".join(result.failures or [result.status]))
+    return dict(sorted(reports.items()))
+
+
+def _detail(svc: dict[str, Any]) -> str:
+    health = svc.get("health")
+    if svc["service"] == "kafka":
+        return str(health or "")
+    if not isinstance(health, dict):
+        return ""
+    parts = []
+    for key, label in (
+        ("lag_records", "lag"),
+        ("backlog_files", "backlog"),
+        ("last_shipped", "last"),
+        ("source", "source"),
+        ("reason", "reason"),
+        ("error", "error"),
+    ):
+        if health.get(key) not in (None, ""):
+            parts.append(f"{label}={health[key]}")
+    return " ".join(parts)
+
+
+def render(reports: dict[str, HostReport], out: TextIO) -> None:
+    rows = [("HOST", "SERVICE", "STATE", "HEALTH", "VERSION", "DETAIL")]
+    for rep in reports.values():
+        if not rep.reachable:
+            rows.append((rep.host, "-", "unreachable", "-", "-", rep.error))
+            continue
+        for svc in rep.services:
+            rows.append(
+                (
+                    rep.host,
+                    svc["service"],
+                    f"{svc['active']}/{svc['sub']}" if svc.get("sub") else svc["active"],
+                    "ok" if svc.get("healthy") else "FAIL",
+                    svc.get("version", ""),
+                    _detail(svc),
+                )
+            )
+        if not rep.services:
+            rows.append((rep.host, "-", "no services", "-", "-", ""))
+    widths = [max(len(r[i]) for r in rows) for i in range(5)]
+    for r in rows:
+        out.write("  ".join(c.ljust(w) for c, w in zip(r[:5], widths, strict=True)))
+        out.write(f"  {r[5]}\n".rstrip() + "\n")
+
+
+def status(target: Target, out: TextIO, as_json: bool = False) -> int:
+    """Exit 0 when every service on every host is up and healthy, 1 otherwise."""
+    reports = collect(target)
+    healthy = all(
+        rep.reachable and rep.services and all(s.get("healthy") for s in rep.services)
+        for rep in reports.values()
+    )
+    if as_json:
+        doc = {
+            "env": target.name,
+            "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "healthy": healthy,
+            "hosts": {
+                h: {
+                    "reachable": r.reachable,
+                    "error": r.error or None,
+                    "services": r.services,
+                    "deployed": r.deployed,
+                }
+                for h, r in reports.items()
+            },
+        }
+        out.write(json.dumps(doc, indent=2) + "\n")
+    else:
+        render(reports, out)
+    return 0 if healthy else 1

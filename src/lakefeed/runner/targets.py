@@ -1,0 +1,82 @@
+"""Where an environment's inventory, secrets and runner state live.
+
+`lab`: the committed settings in inventories/lab plus what `lakefeed up` generated in
+.lab/ (hosts, paths, the vaulted S3 keys and the vault password). `aws`: inventories/aws,
+whose hosts.yml `lakefeed up --env aws` writes from the Terraform outputs, and .aws-state/
+for the runner's files; the vault password comes from $LAKEFEED_VAULT_PASSWORD_FILE or
+.aws-state/vault-password.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from lakefeed.errors import LakefeedError
+
+ENVS = ("lab", "aws")
+
+
+@dataclass(frozen=True)
+class Target:
+    name: str
+    root: Path
+    state: Path
+    inventories: tuple[Path, ...]
+    hosts_file: Path
+    vault_password_file: Path | None
+
+    @property
+    def wheelhouse(self) -> Path:
+        return self.state / "wheelhouse"
+
+    @property
+    def rollout_log(self) -> Path:
+        return self.state / "rollout.jsonl"
+
+    @property
+    def lock_file(self) -> Path:
+        return self.state / "rollout.lock"
+
+    def require_hosts(self) -> None:
+        if not self.hosts_file.is_file():
+            how = "lakefeed up" if self.name == "lab" else "lakefeed up --env aws"
+            raise LakefeedError(
+                f"no {self.name} hosts yet ({self.hosts_file} is missing): run `{how}` first"
+            )
+
+
+def target(name: str, root: Path, state: Path | None = None) -> Target:
+    if name == "lab":
+        state = state or root / ".lab"
+        return Target(
+            name="lab",
+            root=root,
+            state=state,
+            inventories=(root / "inventories" / "lab", state / "inventory"),
+            hosts_file=state / "inventory" / "hosts.yml",
+            vault_password_file=state / "vault-password",
+        )
+    if name == "aws":
+        # The default hosts file sits with the committed AWS settings; a separate state
+        # dir (tests, a second cluster) gets its own generated inventory beside them.
+        committed = root / "inventories" / "aws"
+        inventories = (committed,) if state is None else (committed, state / "inventory")
+        state = state or root / ".aws-state"
+        env_password = os.environ.get("LAKEFEED_VAULT_PASSWORD_FILE")
+        password = Path(env_password) if env_password else state / "vault-password"
+        if env_password and not password.is_file():
+            raise LakefeedError(
+                f"LAKEFEED_VAULT_PASSWORD_FILE={env_password} is not a file: point it at the "
+                "file holding the ansible-vault password of inventories/aws"
+            )
+        return Target(
+            name="aws",
+            root=root,
+            state=state,
+            inventories=inventories,
+            hosts_file=inventories[-1] / "hosts.yml",
+            vault_password_file=password if password.is_file() else None,
+        )
+    raise LakefeedError(f"unknown environment {name!r}: use one of {', '.join(ENVS)}")
