@@ -26,6 +26,10 @@ def build(root: Path, dest: Path) -> Path:
     shutil.rmtree(root / "build", ignore_errors=True)
     for old in dest.glob("lakefeed-*.whl"):
         old.unlink()
+    # The lakefeed role packs each build into <dest>-<build>.tar beside it; a new build
+    # makes the old archives garbage.
+    for old in dest.parent.glob(f"{dest.name}-lakefeed-*.tar"):
+        old.unlink()
     pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "-q"]
     steps = [
         # Our own wheel, always rebuilt: its hash is the build id the hosts compare.
