@@ -78,8 +78,12 @@ def _detail(svc: dict[str, Any]) -> str:
         ("reason", "reason"),
         ("error", "error"),
     ):
-        if health.get(key) not in (None, ""):
-            parts.append(f"{label}={health[key]}")
+        value = health.get(key)
+        if value in (None, ""):
+            continue
+        if key == "last_shipped":
+            value = str(value).rsplit("/", 1)[-1]  # the file; --json has the whole key
+        parts.append(f"{label}={value}")
     return " ".join(parts)
 
 
