@@ -138,7 +138,7 @@ def main():
         if not module.check_mode:
             rc, out, err = tool(
                 module,
-                "org.apache.kafka.tools.ConfigCommand",
+                "kafka.admin.ConfigCommand",
                 "--alter",
                 "--entity-type",
                 "topics",
