@@ -1,0 +1,32 @@
+# `lakefeed up --env aws` turns these into inventories/aws/hosts.yml: keep their shape.
+
+output "inventory" {
+  description = "Hosts for Ansible: ssh_user, and hosts by name with address (public IP, else private), private_ip, availability_zone, instance_id and groups (Ansible groups)."
+  value = {
+    ssh_user = var.ssh_user
+    hosts = {
+      for name, h in module.cluster.hosts : name => {
+        address           = h.public_ip != null ? h.public_ip : h.private_ip
+        private_ip        = h.private_ip
+        availability_zone = h.availability_zone
+        instance_id       = h.instance_id
+        groups            = h.ansible_groups
+      }
+    }
+  }
+}
+
+output "lake_bucket" {
+  description = "Name of the lake bucket (shipper_s3_bucket)."
+  value       = module.lake.bucket_name
+}
+
+output "lake_prefix" {
+  description = "Key prefix of the lake (shipper_s3_prefix)."
+  value       = module.lake.prefix
+}
+
+output "region" {
+  description = "AWS region of the environment (the shipper's S3 region)."
+  value       = var.region
+}
