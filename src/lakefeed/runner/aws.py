@@ -46,8 +46,11 @@ class AwsRunner:
         self.out = out
         self.started = time.monotonic()
         self.workdir = self.root / "terraform" / "envs" / "dev"
+        # `plan` and `down` reuse what `up` was given, so `down` destroys what `up` made.
+        self.args_file = target.state / "terraform-args.json"
+        saved = json.loads(self.args_file.read_text()) if self.args_file.is_file() else {}
+        files = list(var_files or []) or [Path(f) for f in saved.get("var_files", [])]
         default_vars = self.workdir / "terraform.tfvars"
-        files = list(var_files or [])
         if not files and default_vars.is_file():
             files = [default_vars]
         for f in files:
@@ -56,8 +59,9 @@ class AwsRunner:
                     f"--var-file {f}: no such file (copy terraform/envs/dev/"
                     "terraform.tfvars.example and fill it in)"
                 )
-        self.var_files = files
+        self.var_files = [f.resolve() for f in files]
         self.variables = dict(variables or {})
+        endpoint_url = endpoint_url or saved.get("endpoint_url")
         if endpoint_url:
             self.variables["endpoint_url"] = endpoint_url
         self.summary: dict[str, Any] = {}
@@ -67,8 +71,19 @@ class AwsRunner:
         self.out.flush()
 
     def terraform(self) -> Terraform:
-        self.say("Terraform provider from the local mirror (scripts/fetch-terraform-provider)")
-        cli_config = fetched(self.root, "fetch-terraform-provider")
+        cli_config: Path | None
+        try:
+            cli_config = fetched(self.root, "fetch-terraform-provider")
+            self.say(f"Terraform provider from the local mirror ({cli_config})")
+        except LakefeedError as exc:
+            # No mirror (and no Go build) here: a machine with internet access gets the
+            # pinned provider from the registry, checked against the committed lock file.
+            cli_config = None
+            self.say(
+                "no local provider mirror ("
+                + str(exc).splitlines()[-1][:200]
+                + "); terraform init will download hashicorp/aws from the registry"
+            )
         state = self.target.state
         state.mkdir(parents=True, exist_ok=True)
         tf = Terraform(
@@ -95,7 +110,7 @@ class AwsRunner:
             "change": outcome.change,
             "remove": outcome.remove,
         }
-        self.out.write(json.dumps(self.summary) + "\n")
+        sys.stdout.write(json.dumps(self.summary) + "\n")  # the machine-readable result
         return 0
 
     # --- up --------------------------------------------------------------------------
@@ -198,9 +213,23 @@ class AwsRunner:
         self.say(f"site.yml done in {result.seconds:.0f}s: changed={result.changed}")
         return result.changed
 
+    def remember_args(self) -> None:
+        self.target.state.mkdir(parents=True, exist_ok=True)
+        self.args_file.write_text(
+            json.dumps(
+                {
+                    "var_files": [str(f) for f in self.var_files],
+                    "endpoint_url": self.variables.get("endpoint_url"),
+                },
+                indent=2,
+            )
+            + "\n"
+        )
+
     def up(self, until: str = "smoke") -> int:
         if until not in STAGES:
             raise ConfigError(f"--until {until!r}: use one of {', '.join(STAGES)}")
+        self.remember_args()
         wheels = self.target.wheelhouse
         wheel = wheelhouse.build(self.root, wheels)
         self.say(f"wheelhouse {wheels} ({wheel.name})")
@@ -222,7 +251,7 @@ class AwsRunner:
                 raise LakefeedError("smoke check failed: see the table above")
             self.summary["stage"] = "smoke"
         self.summary["seconds"] = round(time.monotonic() - self.started, 1)
-        self.out.write(json.dumps(self.summary) + "\n")
+        sys.stdout.write(json.dumps(self.summary) + "\n")  # the machine-readable result
         return 0
 
     # --- down ------------------------------------------------------------------------
@@ -253,5 +282,6 @@ class AwsRunner:
         done = tf.apply(self.target.state / "down.tfplan")
         (self.target.state / "down.tfplan").unlink(missing_ok=True)
         self.target.hosts_file.unlink(missing_ok=True)
+        self.args_file.unlink(missing_ok=True)
         self.say(f"destroyed {done.remove} resources; the generated inventory is removed")
         return 0

@@ -163,7 +163,9 @@ class Terraform:
         """`backend_path`: where the local backend keeps the state (the env declares
         `backend "local" {}`; a remote backend configured there ignores it)."""
         self.say(f"terraform init ({self.workdir.name})")
-        args = ["init", "-input=false", "-no-color", "-json", "-reconfigure"]
+        # readonly: the committed .terraform.lock.hcl pins the provider's checksums; an init
+        # that wants to change it is an error to look at, not something to write.
+        args = ["init", "-input=false", "-no-color", "-json", "-reconfigure", "-lockfile=readonly"]
         if backend_path is not None:
             args.append(f"-backend-config=path={backend_path}")
         rc, _, errors = self._run(args, stream=True)
