@@ -305,6 +305,7 @@ class LabRunner:
             "env": "lab",
             "hosts": len(self.lab.hosts),
             "changed": result.changed,
+            "site_seconds": round(result.seconds, 1),
             "seconds": round(time.monotonic() - self.started, 1),
         }
         self.out.write(json.dumps(summary) + "\n")
