@@ -14,6 +14,7 @@ import pytest
 
 from lakefeed.errors import LakefeedError
 from lakefeed.runner import fingerprint
+from lakefeed.runner.ansible import Progress
 from lakefeed.runner.rollout import EXIT_LOCKED, Rollout, RolloutLocked, lock, parse_extravars
 from lakefeed.runner.status import HostReport, render
 from lakefeed.runner.targets import target
@@ -205,3 +206,33 @@ def test_unknown_env_and_missing_vault_file_are_clear(
     monkeypatch.setenv("LAKEFEED_VAULT_PASSWORD_FILE", str(tmp_path / "nope"))
     with pytest.raises(LakefeedError, match="LAKEFEED_VAULT_PASSWORD_FILE"):
         target("aws", ROOT)
+
+
+def test_a_failed_command_reports_what_it_printed_and_no_log_stays_hidden() -> None:
+    out = io.StringIO()
+    progress = Progress(out, None)
+    progress(
+        {
+            "event": "runner_on_failed",
+            "event_data": {
+                "host": "kafka1",
+                "task": "Wait until healthy",
+                "res": {"msg": "non-zero return code", "stdout": "under-replicated: x.posts-2\n"},
+            },
+        }
+    )
+    progress(
+        {
+            "event": "runner_on_failed",
+            "event_data": {
+                "host": "kafka2",
+                "task": "Write the secret",
+                "res": {"censored": "the output has been hidden", "stdout": "s3cr3t"},
+            },
+        }
+    )
+    assert progress.failures == [
+        "kafka1: Wait until healthy: non-zero return code: under-replicated: x.posts-2",
+        "kafka2: Write the secret: output hidden (no_log)",
+    ]
+    assert "s3cr3t" not in out.getvalue()

@@ -105,8 +105,12 @@ class Progress:
         ) and not data.get("ignore_errors"):
             res = data.get("res") or {}
             msg = "output hidden (no_log)" if res.get("censored") else res.get("msg", "")
-            if not msg and res.get("stderr"):
-                msg = str(res["stderr"])[-500:]
+            if not res.get("censored"):
+                # A failed command says only "non-zero return code": what it printed is
+                # the useful part (kafka-health names the unhealthy partitions).
+                said = " ".join(str(res.get("stderr") or res.get("stdout") or "").split())
+                if said and (not msg or msg == "non-zero return code"):
+                    msg = f"{msg}: {said[-500:]}" if msg else said[-500:]
             line = f"{data.get('host')}: {data.get('task')}: {msg}".strip()
             self.failures.append(line)
             self.out.write(f"[{elapsed:6.0f}s]   FAILED {line}\n")
