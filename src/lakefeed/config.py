@@ -112,34 +112,62 @@ class KafkaConfig(Strict):
         min_length=1
     )
     """`host:port` of some brokers (two or more, so a restart of one is no outage)."""
-    security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
-    """Listener protocol; `SASL_SSL` with SCRAM for anything beyond a private network."""
-    sasl_mechanism: Literal["SCRAM-SHA-256", "SCRAM-SHA-512", "PLAIN"] | None = None
-    """With `SASL_*`: the mechanism."""
-    sasl_username: str | None = None
-    """With `SASL_*`: the user."""
+    security_protocol: Literal["PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    """`SASL_SSL` (TLS, and a SCRAM login) for a cluster the kafka role runs with
+    `kafka_security: sasl_ssl`, or anything beyond a private network; `PLAINTEXT` sends
+    records unencrypted and unauthenticated (docs/security.md)."""
+    sasl_mechanism: Literal["SCRAM-SHA-512"] = "SCRAM-SHA-512"
+    """With `SASL_SSL`: the login mechanism."""
+    sasl_username: Annotated[str, Field(min_length=1)] | None = None
+    """With `SASL_SSL`: the SCRAM user."""
     sasl_password: SecretRef | None = None
-    """With `SASL_*`: `{env: VAR}` or `{file: /path}` holding the password."""
+    """With `SASL_SSL`: `{env: VAR}` or `{file: /path}` holding the user's password."""
     ssl_cafile: Path | None = None
-    """With `SSL`/`SASL_SSL`: the CA that signed the brokers' certificates."""
+    """With `SASL_SSL`: the CA that signed the brokers' certificates (PEM); unset = the
+    system's trusted CAs. Broker host names are always checked against the certificates."""
     client_id: str | None = None
     """Shown in broker logs and quotas; defaults to kafka-python's."""
     request_timeout_ms: int = Field(default=30000, ge=1000)
-    """Per-request timeout towards the brokers."""
+    """Per-request timeout towards the brokers, and how long the first connection at
+    start may take before the daemon gives up (exit 1, systemd starts it again)."""
 
     @model_validator(mode="after")
-    def _sasl_complete(self) -> KafkaConfig:
-        if self.security_protocol.startswith("SASL_"):
-            missing = [
-                k
-                for k in ("sasl_mechanism", "sasl_username", "sasl_password")
-                if getattr(self, k) is None
-            ]
+    def _security_complete(self) -> KafkaConfig:
+        given = [
+            k
+            for k in ("sasl_username", "sasl_password", "ssl_cafile")
+            if getattr(self, k) is not None
+        ]
+        if self.security_protocol == "PLAINTEXT" and given:
+            # Credentials next to PLAINTEXT mean security was meant but not switched on:
+            # refuse rather than send records in clear.
+            raise ValueError(
+                f"{', '.join(given)} given but security_protocol is PLAINTEXT; set "
+                "security_protocol: SASL_SSL (or remove them)"
+            )
+        if self.security_protocol == "SASL_SSL":
+            missing = [k for k in ("sasl_username", "sasl_password") if getattr(self, k) is None]
             if missing:
-                raise ValueError(
-                    f"security_protocol {self.security_protocol} needs {', '.join(missing)}"
-                )
+                raise ValueError(f"security_protocol SASL_SSL needs {', '.join(missing)}")
         return self
+
+    def check_files(self) -> None:
+        """Fail at start, with the key's name, if the CA file cannot be read."""
+        if self.ssl_cafile is None:
+            return
+        try:
+            text = self.ssl_cafile.read_text(encoding="ascii")
+        except (OSError, UnicodeDecodeError) as exc:
+            why = exc.strerror if isinstance(exc, OSError) else "not a PEM text file"
+            raise ConfigError(
+                f"kafka.ssl_cafile: cannot read {self.ssl_cafile}: {why}; check the path "
+                "and that this service's user may read it"
+            ) from exc
+        if "-----BEGIN CERTIFICATE-----" not in text:
+            raise ConfigError(
+                f"kafka.ssl_cafile: {self.ssl_cafile} holds no PEM certificate "
+                "(-----BEGIN CERTIFICATE-----)"
+            )
 
     def client_kwargs(self) -> dict[str, Any]:
         """Keyword arguments shared by kafka-python's producer, consumer and admin client."""
@@ -147,13 +175,15 @@ class KafkaConfig(Strict):
             "bootstrap_servers": list(self.bootstrap_servers),
             "security_protocol": self.security_protocol,
             "request_timeout_ms": self.request_timeout_ms,
+            "bootstrap_timeout_ms": self.request_timeout_ms,
         }
         if self.client_id:
             kwargs["client_id"] = self.client_id
-        if self.ssl_cafile:
-            kwargs["ssl_cafile"] = str(self.ssl_cafile)
-        if self.security_protocol.startswith("SASL_"):
+        if self.security_protocol == "SASL_SSL":
             assert self.sasl_password is not None
+            if self.ssl_cafile:
+                kwargs["ssl_cafile"] = str(self.ssl_cafile)
+            kwargs["ssl_check_hostname"] = True
             kwargs["sasl_mechanism"] = self.sasl_mechanism
             kwargs["sasl_plain_username"] = self.sasl_username
             kwargs["sasl_plain_password"] = self.sasl_password.read("kafka.sasl_password")
@@ -504,12 +534,15 @@ def load(path: str | Path, kind: str | None = None) -> Strict:
 
 
 def check_secrets(config: Strict) -> None:
-    """Resolve every SecretRef now, so a missing secret fails at start, not mid-stream."""
+    """Resolve every SecretRef (and read the Kafka CA file) now, so a missing secret or
+    file fails at start, not mid-stream."""
 
     def walk(node: Any, where: str) -> None:
         if isinstance(node, SecretRef):
             node.read(where)
         elif isinstance(node, BaseModel):
+            if isinstance(node, KafkaConfig):
+                node.check_files()
             for name in type(node).model_fields:
                 walk(getattr(node, name), f"{where}.{name}" if where else name)
         elif isinstance(node, list):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from pathlib import Path
 
 import pytest
@@ -138,7 +139,80 @@ def test_auth_header_in_clear_is_refused() -> None:
 def test_sasl_needs_its_parts() -> None:
     kafka = {"bootstrap_servers": ["k:1"], "security_protocol": "SASL_SSL"}
     msg = error_for({**GOOD_ARCHIVER, "kafka": kafka})
-    assert "sasl_mechanism, sasl_username, sasl_password" in msg
+    assert msg.startswith("c.yaml: kafka: ")
+    assert "SASL_SSL needs sasl_username, sasl_password" in msg
+
+
+def test_credentials_without_sasl_ssl_are_refused_not_sent_in_clear() -> None:
+    kafka = {"bootstrap_servers": ["k:1"], "sasl_username": "u", "sasl_password": {"env": "P"}}
+    msg = error_for({**GOOD_ARCHIVER, "kafka": kafka})
+    assert "sasl_username, sasl_password given but security_protocol is PLAINTEXT" in msg
+    assert "security_protocol: SASL_SSL" in msg
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("security_protocol", "SASL_PLAINTEXT"),
+        ("security_protocol", "SSL"),
+        ("sasl_mechanism", "PLAIN"),
+    ],
+)
+def test_only_sasl_ssl_with_scram_is_offered(key: str, value: str) -> None:
+    kafka = {
+        "bootstrap_servers": ["k:1"],
+        "security_protocol": "SASL_SSL",
+        "sasl_username": "u",
+        "sasl_password": {"env": "P"},
+        key: value,
+    }
+    assert error_for({**GOOD_ARCHIVER, "kafka": kafka}).startswith(f"c.yaml: kafka.{key}: ")
+
+
+def test_sasl_ssl_client_kwargs_read_the_password(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    password = secrets.token_urlsafe(12)
+    monkeypatch.setenv("LF_KAFKA_PW", password)
+    ca = tmp_path / "ca.pem"
+    cfg = config.KafkaConfig(
+        bootstrap_servers=["k1:9092"],
+        security_protocol="SASL_SSL",
+        sasl_username="lakefeed",
+        sasl_password=config.SecretRef(env="LF_KAFKA_PW"),
+        ssl_cafile=ca,
+        request_timeout_ms=5000,
+    )
+    kwargs = cfg.client_kwargs()
+    assert kwargs["sasl_mechanism"] == "SCRAM-SHA-512"
+    assert kwargs["sasl_plain_username"] == "lakefeed"
+    assert kwargs["sasl_plain_password"] == password
+    assert kwargs["ssl_cafile"] == str(ca)
+    assert kwargs["ssl_check_hostname"] is True
+    assert kwargs["bootstrap_timeout_ms"] == 5000
+    plain = config.KafkaConfig(bootstrap_servers=["k1:9092"]).client_kwargs()
+    assert not any(k.startswith(("sasl_", "ssl_")) for k in plain)
+
+
+def test_unreadable_or_non_pem_ca_file_fails_at_start(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LF_KAFKA_PW", "pw")
+    kafka = {
+        "bootstrap_servers": ["k:1"],
+        "security_protocol": "SASL_SSL",
+        "sasl_username": "u",
+        "sasl_password": {"env": "LF_KAFKA_PW"},
+        "ssl_cafile": str(tmp_path / "missing.pem"),
+    }
+    cfg = config.parse({**GOOD_ARCHIVER, "kafka": kafka})
+    with pytest.raises(ConfigError, match=r"^kafka\.ssl_cafile: cannot read .*missing\.pem"):
+        config.check_secrets(cfg)
+    (tmp_path / "key.pem").write_text("-----BEGIN PRIVATE KEY-----\nabc\n")
+    kafka["ssl_cafile"] = str(tmp_path / "key.pem")
+    cfg = config.parse({**GOOD_ARCHIVER, "kafka": kafka})
+    with pytest.raises(ConfigError, match="holds no PEM certificate"):
+        config.check_secrets(cfg)
 
 
 def test_secret_ref_reads_env_and_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

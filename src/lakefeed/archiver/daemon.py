@@ -23,7 +23,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge
 
 from lakefeed.archiver.spool import PartitionFile, Spool
 from lakefeed.config import ArchiverConfig, check_secrets
-from lakefeed.errors import LakefeedError
+from lakefeed.kafka_connect import connect
 from lakefeed.service import Health, StatusServer, base_metrics
 
 logger = logging.getLogger(__name__)
@@ -302,8 +302,9 @@ class Archiver:
         status = StatusServer(cfg.metrics.host, cfg.metrics.port, self.registry, self.health)
         status.start()
         try:
-            try:
-                self.consumer = KafkaConsumer(
+            self.consumer = connect(
+                cfg.kafka,
+                lambda: KafkaConsumer(
                     **cfg.kafka.client_kwargs(),
                     group_id=cfg.group_id,
                     group_instance_id=cfg.group_instance_id or socket.gethostname(),
@@ -311,12 +312,8 @@ class Archiver:
                     enable_auto_commit=False,
                     auto_offset_reset="earliest",
                     max_poll_records=cfg.max_poll_records,
-                )
-            except KafkaError as exc:
-                raise LakefeedError(
-                    f"kafka.bootstrap_servers {cfg.kafka.bootstrap_servers}: cannot connect "
-                    f"({exc}); check the addresses and that the brokers are up"
-                ) from exc
+                ),
+            )
             self.consumer.subscribe(cfg.topics, listener=_Rebalance(self))
             self.health.ready = True
             logger.info("archiver started", extra={"topics": cfg.topics, "group_id": cfg.group_id})

@@ -17,12 +17,12 @@ import threading
 import time
 
 from kafka import KafkaProducer
-from kafka.errors import KafkaError
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
 from lakefeed.collector.sources import HttpPollSource, Invalid, Item, ReplaySource, Source
 from lakefeed.config import CollectorConfig, check_secrets
 from lakefeed.errors import LakefeedError
+from lakefeed.kafka_connect import connect
 from lakefeed.record import dig, make_record, utc_now_iso
 from lakefeed.service import Backoff, Health, StatusServer, base_metrics
 
@@ -211,13 +211,7 @@ class Collector:
         deadline: float | None = None
         thread = None
         try:
-            try:
-                self.producer = self._build_producer()
-            except KafkaError as exc:
-                raise LakefeedError(
-                    f"kafka.bootstrap_servers {cfg.kafka.bootstrap_servers}: cannot connect "
-                    f"({exc}); check the addresses and that the brokers are up"
-                ) from exc
+            self.producer = connect(cfg.kafka, self._build_producer)
             self.source = self._build_source()
             thread = self.source.start()
             self.health.ready = True

@@ -3,6 +3,10 @@
 Used by the test suite, the benchmarks and the lab's S3 endpoint. Both are the real
 programs (Kafka's jars from Maven Central run with `java`, MinIO built from source by
 scripts/fetch-minio), bound to loopback or to an address the caller names.
+
+The broker can also run the way the kafka role runs it with `kafka_security: sasl_ssl`:
+TLS with a throwaway CA made by `openssl`, SCRAM-SHA-512 logins on the client listener,
+mutual TLS on the controller listener, users added when the storage is formatted.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ import subprocess
 import time
 import urllib.request
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from lakefeed.errors import LakefeedError
 
@@ -64,23 +68,108 @@ def _stop(proc: subprocess.Popen[bytes] | None, timeout: float = 30.0) -> None:
         proc.wait()
 
 
-class LocalKafka:
-    """One combined broker+controller node in KRaft mode, with a dynamic quorum of one."""
+SCRAM = "SCRAM-SHA-512"
+# What the kafka role's certificates carry, for a broker on loopback.
+_CERT_EXTENSIONS = """\
+basicConstraints = critical, CA:FALSE
+keyUsage = critical, digitalSignature
+extendedKeyUsage = serverAuth, clientAuth
+subjectAltName = DNS:localhost, IP:127.0.0.1
+"""
 
-    def __init__(self, kafka_home: Path, workdir: Path, heap: str = "768m") -> None:
+
+def _openssl(*args: str) -> None:
+    proc = subprocess.run(["openssl", *args], capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        raise LakefeedError(f"openssl {args[0]} failed: {proc.stderr.strip()[-1000:]}")
+
+
+class LocalKafka:
+    """One combined broker+controller node in KRaft mode, with a dynamic quorum of one.
+
+    `security="sasl_ssl"`: the client listener is SASL_SSL with SCRAM-SHA-512 (users:
+    `admin`, for the broker itself and `create_topic`, plus `users`, name -> password),
+    the controller listener SSL with client certificates required.
+    """
+
+    def __init__(
+        self,
+        kafka_home: Path,
+        workdir: Path,
+        heap: str = "768m",
+        security: Literal["plaintext", "sasl_ssl"] = "plaintext",
+        users: dict[str, str] | None = None,
+    ) -> None:
         self.home = kafka_home
         self.workdir = workdir
         self.heap = heap
+        self.security = security
+        self.users = dict(users or {})
+        self.admin_password = secrets.token_urlsafe(24)
         self.port = free_port()
         self.controller_port = free_port()
         self.proc: subprocess.Popen[bytes] | None = None
         self.log = workdir / "broker.log"
         self._log_from = 0
         self.props = workdir / "server.properties"
+        self.tls = workdir / "tls"
+        self.jaas = workdir / "kafka_server_jaas.conf"
 
     @property
     def bootstrap(self) -> str:
         return f"127.0.0.1:{self.port}"
+
+    @property
+    def ca_file(self) -> Path:
+        """The CA that signed the broker's certificate (PEM), for clients' `ssl_cafile`."""
+        return self.tls / "ca.pem"
+
+    def client_kwargs(self, user: str = "admin", password: str | None = None) -> dict[str, Any]:
+        """kafka-python arguments for `user` (its own password unless `password` is given)."""
+        kwargs: dict[str, Any] = {"bootstrap_servers": self.bootstrap}
+        if self.security == "sasl_ssl":
+            if password is None:
+                password = self.admin_password if user == "admin" else self.users[user]
+            kwargs.update(
+                security_protocol="SASL_SSL",
+                ssl_cafile=str(self.ca_file),
+                sasl_mechanism=SCRAM,
+                sasl_plain_username=user,
+                sasl_plain_password=password,
+            )
+        return kwargs
+
+    def _make_tls(self) -> None:
+        """A throwaway CA and the broker's key and certificate, as the kafka role lays them
+        out: an unencrypted PKCS#8 key and its certificate in one PEM keystore."""
+        t = self.tls
+        t.mkdir(mode=0o700, parents=True, exist_ok=True)
+        _openssl("genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256",
+                 "-out", str(t / "ca.key"))  # fmt: skip
+        _openssl("req", "-x509", "-new", "-key", str(t / "ca.key"), "-sha256", "-days", "2",
+                 "-subj", "/CN=lakefeed test Kafka CA",
+                 "-addext", "basicConstraints=critical,CA:TRUE",
+                 "-addext", "keyUsage=critical,keyCertSign,cRLSign",
+                 "-out", str(self.ca_file))  # fmt: skip
+        _openssl("genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256",
+                 "-out", str(t / "node.key"))  # fmt: skip
+        _openssl("req", "-new", "-key", str(t / "node.key"), "-subj", "/CN=localhost",
+                 "-out", str(t / "node.csr"))  # fmt: skip
+        (t / "node.ext").write_text(_CERT_EXTENSIONS)
+        _openssl("x509", "-req", "-in", str(t / "node.csr"), "-CA", str(self.ca_file),
+                 "-CAkey", str(t / "ca.key"), "-CAcreateserial", "-days", "2", "-sha256",
+                 "-extfile", str(t / "node.ext"), "-out", str(t / "node.crt"))  # fmt: skip
+        keystore = t / "keystore.pem"
+        keystore.write_bytes((t / "node.key").read_bytes() + (t / "node.crt").read_bytes())
+        keystore.chmod(0o600)
+        # The broker's own SCRAM login (inter-broker traffic), kept out of server.properties.
+        self.jaas.write_text(
+            "sasl_ssl.KafkaServer {\n"
+            f"  org.apache.kafka.common.security.scram.ScramLoginModule required\n"
+            f'  username="admin" password="{self.admin_password}";\n'
+            "};\n"
+        )
+        self.jaas.chmod(0o600)
 
     def java(self, main: str, *args: str, heap: str = "256m") -> list[str]:
         return [
@@ -93,6 +182,28 @@ class LocalKafka:
             *args,
         ]
 
+    def _listener_lines(self) -> list[str]:
+        ports = f"://127.0.0.1:{self.port},CONTROLLER://127.0.0.1:{self.controller_port}"
+        if self.security == "plaintext":
+            return [
+                f"listeners=PLAINTEXT{ports}",
+                f"advertised.listeners=PLAINTEXT://127.0.0.1:{self.port}",
+                "listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
+            ]
+        return [
+            f"listeners=SASL_SSL{ports}",
+            f"advertised.listeners=SASL_SSL://127.0.0.1:{self.port}",
+            "listener.security.protocol.map=CONTROLLER:SSL,SASL_SSL:SASL_SSL",
+            "inter.broker.listener.name=SASL_SSL",
+            f"sasl.enabled.mechanisms={SCRAM}",
+            f"sasl.mechanism.inter.broker.protocol={SCRAM}",
+            "ssl.keystore.type=PEM",
+            f"ssl.keystore.location={self.tls / 'keystore.pem'}",
+            "ssl.truststore.type=PEM",
+            f"ssl.truststore.location={self.ca_file}",
+            "listener.name.controller.ssl.client.auth=required",
+        ]
+
     def _write_config(self) -> None:
         data = self.workdir / "data"
         self.props.write_text(
@@ -101,11 +212,8 @@ class LocalKafka:
                     "process.roles=broker,controller",
                     "node.id=1",
                     f"controller.quorum.bootstrap.servers=127.0.0.1:{self.controller_port}",
-                    f"listeners=PLAINTEXT://127.0.0.1:{self.port},"
-                    f"CONTROLLER://127.0.0.1:{self.controller_port}",
-                    f"advertised.listeners=PLAINTEXT://127.0.0.1:{self.port}",
+                    *self._listener_lines(),
                     "controller.listener.names=CONTROLLER",
-                    "listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
                     f"log.dirs={data}",
                     "num.partitions=3",
                     "offsets.topic.replication.factor=1",
@@ -123,6 +231,8 @@ class LocalKafka:
 
     def format(self) -> None:
         self.workdir.mkdir(parents=True, exist_ok=True)
+        if self.security == "sasl_ssl":
+            self._make_tls()
         self._write_config()
         cluster_id = (
             subprocess.run(
@@ -134,28 +244,34 @@ class LocalKafka:
             .stdout.strip()
             .splitlines()[-1]
         )
-        subprocess.run(
-            self.java(
-                "kafka.tools.StorageTool",
-                "format",
-                "-t",
-                cluster_id,
-                "-c",
-                str(self.props),
-                "--standalone",
-                "--ignore-formatted",
-            ),
-            check=True,
-            capture_output=True,
+        args = ["format", "-t", cluster_id, "-c", str(self.props), "--standalone"]
+        if self.security == "sasl_ssl":
+            for name, pw in {"admin": self.admin_password, **self.users}.items():
+                args += ["--add-scram", f"{SCRAM}=[name={name},iterations=8192,password={pw}]"]
+        argfile = self.workdir / "format.args"
+        # As the kafka role does: the passwords go in a java launcher @argfile (main class
+        # and arguments), so they are not on a command line other users can read.
+        argfile.touch(mode=0o600)
+        argfile.write_text(
+            "\n".join(f'"{a}"' for a in ["kafka.tools.StorageTool", *args, "--ignore-formatted"])
         )
+        cmd = self.java("kafka.tools.StorageTool")
+        cmd[-1] = f"@{argfile}"
+        try:
+            subprocess.run(cmd, check=True, capture_output=True)
+        finally:
+            argfile.unlink(missing_ok=True)
 
     def start(self, timeout: float = 90.0) -> LocalKafka:
         if not self.props.exists():
             self.format()
         log = self.log.open("ab")
         self._log_from = log.tell()
+        cmd = self.java("kafka.Kafka", str(self.props), heap=self.heap)
+        if self.security == "sasl_ssl":
+            cmd.insert(1, f"-Djava.security.auth.login.config={self.jaas}")
         self.proc = subprocess.Popen(
-            self.java("kafka.Kafka", str(self.props), heap=self.heap),
+            cmd,
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
@@ -186,7 +302,7 @@ class LocalKafka:
     def create_topic(self, name: str, partitions: int = 3, **configs: str) -> None:
         from kafka.admin import KafkaAdminClient, NewTopic  # noqa: PLC0415 - tests only
 
-        admin = KafkaAdminClient(bootstrap_servers=self.bootstrap)
+        admin = KafkaAdminClient(**self.client_kwargs())
         try:
             admin.create_topics(
                 [
