@@ -19,6 +19,9 @@ options:
   bootstrap_servers: {description: host:port list., type: str, required: true}
   classpath: {description: Kafka's libs/* classpath., type: str, required: true}
   log4j_config: {description: log4j2 config for the tools., type: str, required: true}
+  command_config:
+    description: Client properties for a secured cluster (TLS, SCRAM login); unset = plaintext.
+    type: path
 """
 
 import re
@@ -42,6 +45,7 @@ def tool(module, main, *args):
         main,
         "--bootstrap-server",
         p["bootstrap_servers"],
+        *(["--command-config", p["command_config"]] if p["command_config"] else []),
         *args,
     ]
     return module.run_command(argv)
@@ -78,6 +82,7 @@ def main():
             "bootstrap_servers": {"type": "str", "required": True},
             "classpath": {"type": "str", "required": True},
             "log4j_config": {"type": "str", "required": True},
+            "command_config": {"type": "path"},
         },
         supports_check_mode=True,
     )
