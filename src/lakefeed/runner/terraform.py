@@ -31,7 +31,6 @@ class Outcome:
     change: int = 0
     remove: int = 0
     planned: list[tuple[str, str]] = field(default_factory=list)
-    outputs: dict[str, Any] = field(default_factory=dict)
 
     @property
     def summary(self) -> str:
@@ -84,8 +83,9 @@ class Terraform:
             args.append(f"-var={key}={text}")
         return args
 
-    def _run(self, args: list[str], *, stream: bool) -> tuple[int, Outcome, list[str]]:
-        """Run terraform; with `stream`, parse its -json lines as they come."""
+    def _run(self, args: list[str], *, stream: bool) -> tuple[int, Outcome, list[str], str]:
+        """Run terraform; with `stream`, parse its -json lines as they come. Returns the
+        exit code, what the stream said, the errors, and stdout that was not parsed."""
         argv = [self.binary, f"-chdir={self.workdir}", *args]
         outcome = Outcome()
         errors: list[str] = []
@@ -114,9 +114,7 @@ class Terraform:
         if rc != 0 and not errors:
             text = (stderr.strip() or "".join(plain).strip())[-3000:]
             errors.append(text or f"terraform {args[0]} exited {rc}")
-        if not stream:
-            outcome.outputs = {"_stdout": "".join(plain)}
-        return rc, outcome, errors
+        return rc, outcome, errors, "".join(plain)
 
     def _event(self, msg: dict[str, Any], outcome: Outcome, errors: list[str]) -> None:
         kind = msg.get("type")
@@ -168,7 +166,7 @@ class Terraform:
         args = ["init", "-input=false", "-no-color", "-json", "-reconfigure", "-lockfile=readonly"]
         if backend_path is not None:
             args.append(f"-backend-config=path={backend_path}")
-        rc, _, errors = self._run(args, stream=True)
+        rc, _, errors, _ = self._run(args, stream=True)
         if rc != 0:
             raise TerraformError("terraform init failed:\n  " + "\n  ".join(errors))
 
@@ -178,13 +176,13 @@ class Terraform:
             args.append("-destroy")
         if plan_file is not None:
             args.append(f"-out={plan_file}")
-        rc, outcome, errors = self._run(args, stream=True)
+        rc, outcome, errors, _ = self._run(args, stream=True)
         if rc != 0:
             raise TerraformError("terraform plan failed:\n  " + "\n  ".join(errors))
         return outcome
 
     def apply(self, plan_file: Path) -> Outcome:
-        rc, outcome, errors = self._run(
+        rc, outcome, errors, _ = self._run(
             ["apply", "-input=false", "-json", "-lock-timeout=60s", str(plan_file)], stream=True
         )
         if rc != 0:
@@ -192,8 +190,8 @@ class Terraform:
         return outcome
 
     def outputs(self) -> dict[str, Any]:
-        rc, outcome, errors = self._run(["output", "-json"], stream=False)
+        rc, _, errors, stdout = self._run(["output", "-json"], stream=False)
         if rc != 0:
             raise TerraformError("terraform output failed:\n  " + "\n  ".join(errors))
-        raw = json.loads(outcome.outputs["_stdout"] or "{}")
+        raw = json.loads(stdout or "{}")
         return {k: v.get("value") for k, v in raw.items()}
