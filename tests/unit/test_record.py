@@ -7,7 +7,14 @@ import re
 
 import pytest
 
-from lakefeed.record import SpoolName, dig, lake_key, make_record, utc_now_iso
+from lakefeed.record import (
+    SpoolName,
+    dig,
+    lake_key,
+    make_record,
+    make_record_raw,
+    utc_now_iso,
+)
 
 
 def test_record_shape_and_utf8() -> None:
@@ -67,3 +74,39 @@ def test_unicode_line_separators_are_escaped_so_a_record_stays_one_line() -> Non
     line = make_record("1", "s", {"text": text}, "2026-11-23T05:00:00.123Z")
     assert len(line.decode("utf-8").splitlines()) == 1
     assert json.loads(line)["payload"]["text"] == text
+
+
+def test_raw_record_is_the_same_bytes_as_make_record_for_a_compact_payload() -> None:
+    payload = {"data": {"id": "7", "text": "é 🚀"}, "n": [1, 2.5, None, True]}
+    raw = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
+    at = "2026-11-23T05:00:00.123Z"
+    assert make_record_raw("7", "replay:nba", raw, at) == make_record(
+        "7", "replay:nba", payload, at
+    )
+
+
+def test_raw_record_keeps_the_payload_as_the_source_sent_it() -> None:
+    raw = b' {"id": "1",  "price": 1.10, "big": 12345678901234567890123} \r\n'
+    line = make_record_raw("1\u2028x", "s", raw, "2026-11-23T05:00:00.123Z")
+    assert line is not None
+    assert line.endswith(b',"payload":{"id": "1",  "price": 1.10, "big": 12345678901234567890123}}')
+    assert len(line.decode("utf-8").splitlines()) == 1  # the id's U+2028 is escaped
+    record = json.loads(line)
+    assert record["id"] == "1\u2028x"
+    assert record["payload"] == json.loads(raw)
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b'{"a":\n1}',  # a line break between tokens
+        b'{"a":\r1}',
+        '{"a":"x\u2028y"}'.encode(),  # JSON allows these unescaped inside strings
+        '{"a":"x\u0085y"}'.encode(),
+        b'\xef\xbb\xbf{"a":1}',  # BOM
+        '{"a":1}'.encode("utf-16-le"),  # json.loads accepts UTF-16/32
+        b'{"a":"\xed\xa0\x80"}',  # a UTF-8-encoded surrogate: not strict UTF-8
+    ],
+)
+def test_raw_record_refuses_bytes_it_cannot_embed_verbatim(raw: bytes) -> None:
+    assert make_record_raw("1", "s", raw) is None

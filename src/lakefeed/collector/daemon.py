@@ -23,7 +23,7 @@ from lakefeed.collector.sources import HttpPollSource, Invalid, Item, ReplaySour
 from lakefeed.config import CollectorConfig, check_secrets
 from lakefeed.errors import LakefeedError
 from lakefeed.kafka_connect import connect
-from lakefeed.record import dig, make_record, utc_now_iso
+from lakefeed.record import dig, make_record, make_record_raw, utc_now_iso
 from lakefeed.service import Backoff, Health, StatusServer, base_metrics
 
 logger = logging.getLogger(__name__)
@@ -123,7 +123,9 @@ class Collector:
             return self.dead_letter(
                 item, f"id at '{self.id_path}' is not a non-empty string or integer"
             )
-        value = make_record(str(rid), self.label, payload)
+        value = make_record_raw(str(rid), self.label, item.raw)
+        if value is None:
+            value = make_record(str(rid), self.label, payload)
         if len(value) > self.cfg.max_record_bytes:
             return self.dead_letter(
                 item,
