@@ -112,6 +112,32 @@ def test_replay_resumes_after_sigterm_without_gaps(
     assert len(got) == len(ids), "a clean stop must not produce duplicates"
 
 
+def test_replay_at_full_rate_resumes_after_sigterm_without_gaps_or_duplicates(
+    kafka: LocalKafka, topic: str, tmp_path: Path
+) -> None:
+    """At rate 0 several batches are in flight when SIGTERM comes: each must be settled,
+    and the stored position must cover exactly what Kafka acknowledged."""
+    sample = [json.loads(x) for x in (SAMPLE / "x_stream.jsonl").read_bytes().splitlines()]
+    ids = []
+    path = tmp_path / "replay.jsonl"
+    with path.open("w", encoding="utf-8") as f:
+        for k in range(20):
+            for obj in sample:
+                rid = f"{obj['data']['id']}-{k}"
+                ids.append(rid)
+                f.write(json.dumps({**obj, "data": {**obj["data"], "id": rid}}) + "\n")
+    src = {"type": "replay", "path": str(path), "rate": 0, "at_end": "exit"}
+    d = collector(kafka, topic, tmp_path, src).start()
+    time.sleep(0.5)
+    assert d.terminate() == 0
+    d.start(wait_healthy=False)
+    assert d.wait(180) == 0, d.log_tail()
+    assert "replay resuming" in d.log.read_text(), "SIGTERM came after the end of the file"
+    got = [m.key.decode() for m in consume(kafka.bootstrap, topic, len(ids), timeout=120)]
+    assert set(got) == set(ids)
+    assert len(got) == len(ids), "a clean stop must not produce duplicates"
+
+
 @pytest.fixture
 def fake_x() -> Iterator[FakeX]:
     with FakeX("test-token-xyz") as server:

@@ -1,9 +1,11 @@
 """`lakefeed collect`: one source in, records out to Kafka with acks=all.
 
-Items are taken from the source's queue in batches; a batch is produced, flushed and
-checked; records Kafka did not acknowledge are sent again (with backoff) until it does
-or the stop deadline passes. Only then is the source's position checkpointed, so a
-resumable source (replay) never skips a record that was not acknowledged.
+Items are taken from the source's queue in batches and sent; while Kafka acknowledges
+them, the next batches are encoded and sent (at most WINDOW items taken and not yet
+settled). Batches are settled oldest first: every future is checked, and records Kafka
+did not acknowledge are sent again (with backoff) until it does or the stop deadline
+passes. Only then is the source's position of that batch checkpointed, so a resumable
+source (replay) never skips a record that was not acknowledged.
 """
 
 from __future__ import annotations
@@ -15,8 +17,13 @@ import queue
 import random
 import threading
 import time
+from collections import deque
+from contextlib import suppress
+from dataclasses import dataclass
+from typing import Any, Literal
 
 from kafka import KafkaProducer
+from kafka.errors import KafkaError
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
 from lakefeed.collector.sources import HttpPollSource, Invalid, Item, ReplaySource, Source
@@ -29,12 +36,30 @@ from lakefeed.service import Backoff, Health, StatusServer, base_metrics
 logger = logging.getLogger(__name__)
 
 QUEUE_MAX = 20_000
-BATCH_MAX = 5_000
+BATCH_MAX = 1_000
+# Items taken from the source and not yet settled (acknowledged, position stored): a
+# SIGKILLed replay sends at most this many again (docs/guarantees.md says 5,000).
+WINDOW = 5_000
 BATCH_WAIT_S = 0.1
 DLQ_RAW_MAX = 64 * 1024
 # After SIGTERM, how long we keep trying to get already-taken items acknowledged.
 # systemd's TimeoutStopSec in the collector unit is larger than this.
 STOP_DEADLINE_S = 30.0
+
+
+Encoded = tuple[str, bytes, bytes]  # (topic, key, value)
+
+
+@dataclass
+class Sent:
+    """A batch handed to the producer: its records, their futures, its source position."""
+
+    records: list[Encoded]
+    futures: list[Any]
+    position: Any
+
+    def done(self) -> bool:
+        return all(f.is_done for f in self.futures)
 
 
 class Collector:
@@ -70,6 +95,7 @@ class Collector:
         self.health.detail("source", self.label)
         self.producer: KafkaProducer | None = None
         self.source: Source | None = None
+        self.sent: deque[Sent] = deque()  # sent, not yet settled; oldest first
 
     # --- building ------------------------------------------------------------------
 
@@ -155,14 +181,29 @@ class Collector:
 
     # --- producing -----------------------------------------------------------------
 
-    def produce(self, batch: list[Item], deadline: float | None) -> bool:
-        """Produce a batch until every record is acknowledged; False if the deadline hit."""
+    def send(self, batch: list[Item]) -> Sent:
+        """Encode and send a batch; Kafka's acknowledgements arrive while we go on."""
         assert self.producer is not None
-        pending = [self.encode(item) for item in batch]
+        records = [self.encode(item) for item in batch]
+        futures = [self.producer.send(t, key=k, value=v) for t, k, v in records]
+        return Sent(records, futures, batch[-1].position)
+
+    def _await(self, futures: list[Any]) -> None:
+        """Wait until every future is done or the ack timeout (as long as a flush's) passes."""
+        until = time.monotonic() + self.cfg.kafka.request_timeout_ms / 1000 * 4
+        for fut in futures:
+            if not fut.is_done:
+                with suppress(KafkaError):  # settle() reads each future's outcome
+                    fut.get(timeout=max(0.0, until - time.monotonic()))
+
+    def settle(self, sent: Sent, deadline: float | None) -> bool:
+        """Wait until every record of a sent batch is acknowledged, sending again what Kafka
+        did not acknowledge; False if the deadline hit first."""
+        assert self.producer is not None
+        pending, futures = sent.records, sent.futures
         backoff = Backoff(0.5, 30.0, rand=random.random)
         while True:
-            futures = [self.producer.send(t, key=k, value=v) for t, k, v in pending]
-            self.producer.flush(timeout=self.cfg.kafka.request_timeout_ms / 1000 * 4)
+            self._await(futures)
             failed = []
             for rec, fut in zip(pending, futures, strict=True):
                 if fut.succeeded():
@@ -189,20 +230,49 @@ class Collector:
                 logger.error("stop deadline reached with %d records unacknowledged", len(pending))
                 return False
             time.sleep(delay)
+            futures = [self.producer.send(t, key=k, value=v) for t, k, v in pending]
 
-    def take_batch(self) -> list[Item]:
+    def take_batch(self, limit: int = BATCH_MAX, wait: bool = True) -> list[Item]:
         try:
-            first = self.queue.get(timeout=BATCH_WAIT_S)
+            first = self.queue.get(timeout=BATCH_WAIT_S) if wait else self.queue.get_nowait()
         except queue.Empty:
             return []
         batch = [first]
         until = time.monotonic() + BATCH_WAIT_S
-        while len(batch) < BATCH_MAX:
+        while len(batch) < limit:
             try:
                 batch.append(self.queue.get(timeout=max(0.0, until - time.monotonic())))
             except queue.Empty:
                 break
         return batch
+
+    def pump(self, deadline: float | None) -> Literal["busy", "idle", "failed"]:
+        """Send a batch if the window has room, then settle what is due, oldest first (so a
+        position is stored only once everything before it is acknowledged too): the
+        oldest batch when the window is full, every batch when the source has nothing new
+        (then "idle": all it gave us is settled), else those Kafka has answered already."""
+        assert self.source is not None
+        batch: list[Item] = []
+        idle = False
+        taken = sum(len(s.records) for s in self.sent)
+        if taken >= WINDOW:
+            due = 1
+        else:
+            # With batches in flight, don't sit in the queue: go and settle them.
+            batch = self.take_batch(min(BATCH_MAX, WINDOW - taken), wait=not self.sent)
+            if batch:
+                self.sent.append(self.send(batch))
+            idle = not batch
+            due = len(self.sent) if idle else 0
+        self.m_queue.set(self.queue.qsize())
+        while self.sent and (due > 0 or self.sent[0].done()):
+            due -= 1
+            done = self.sent.popleft()
+            if not self.settle(done, deadline):
+                return "failed"
+            if done.position is not None:
+                self.source.checkpoint(done.position)
+        return "idle" if idle else "busy"
 
     def run(self) -> int:
         cfg = self.cfg
@@ -223,14 +293,10 @@ class Collector:
                     self.source_stop.set()
                     self.source.close()
                     deadline = time.monotonic() + STOP_DEADLINE_S
-                batch = self.take_batch()
-                self.m_queue.set(self.queue.qsize())
-                if batch:
-                    if not self.produce(batch, deadline):
-                        return 1
-                    position = batch[-1].position
-                    if position is not None:
-                        self.source.checkpoint(position)
+                state = self.pump(deadline)
+                if state == "failed":
+                    return 1
+                if state == "busy":
                     continue
                 if self.queue.empty() and (
                     self.source.finished.is_set()
