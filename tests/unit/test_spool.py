@@ -6,7 +6,7 @@ import gzip
 import hashlib
 from pathlib import Path
 
-from lakefeed.archiver.spool import PartitionFile, Spool
+from lakefeed.archiver.spool import Compressor, PartitionFile, Spool
 from lakefeed.record import SpoolName
 from lakefeed.shipper.daemon import file_digest
 
@@ -85,3 +85,39 @@ def test_file_digest_hashes_whole_file_and_parts_in_one_pass(tmp_path: Path) -> 
     assert whole == hashlib.sha256(data).digest()
     assert parts == [hashlib.sha256(data[i : i + part]).digest() for i in range(0, len(data), part)]
     assert file_digest(path)[2] == []
+
+
+def test_a_file_compressed_on_the_compressor_thread_has_the_same_bytes(tmp_path: Path) -> None:
+    a, b = Spool(tmp_path / "a"), Spool(tmp_path / "b")
+    a.ensure()
+    b.ensure()
+    compressor = Compressor(max_chunks=2)
+    try:
+        # ~3.5 MiB of lines: several chunks go through the thread, two files interleaved.
+        lines = [b'{"id":"%d","pad":"%s"}' % (i, b"x" * (i % 700)) for i in range(10_000)]
+        threaded = [PartitionFile(a, "t", p, 0, level=6, compressor=compressor) for p in range(2)]
+        plain = [PartitionFile(b, "t", p, 0, level=6) for p in range(2)]
+        for i, line in enumerate(lines):
+            for pf in (*threaded, *plain):
+                pf.write(i, line)
+        for x, y in zip(threaded, plain, strict=True):
+            fx, fy = x.finish(), y.finish()
+            assert fx.name == fy.name
+            assert fx.read_bytes() == fy.read_bytes()
+        assert gzip.decompress(fx.read_bytes()).splitlines() == lines
+    finally:
+        compressor.close()
+
+
+def test_discard_with_chunks_on_the_compressor_thread(tmp_path: Path) -> None:
+    spool = Spool(tmp_path)
+    spool.ensure()
+    compressor = Compressor()
+    try:
+        pf = PartitionFile(spool, "t", 0, 0, level=1, compressor=compressor)
+        for i in range(3000):
+            pf.write(i, b'{"pad":"%s"}' % (b"y" * 1000))
+        pf.discard()
+        assert list(spool.writing.iterdir()) == []
+    finally:
+        compressor.close()

@@ -21,7 +21,7 @@ from kafka.errors import CommitFailedError, KafkaError
 from kafka.structs import OffsetAndMetadata
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
-from lakefeed.archiver.spool import PartitionFile, Spool
+from lakefeed.archiver.spool import Compressor, PartitionFile, Spool
 from lakefeed.config import ArchiverConfig, check_secrets
 from lakefeed.kafka_connect import connect
 from lakefeed.service import Health, StatusServer, base_metrics
@@ -66,6 +66,7 @@ class Archiver:
         self.stop = stop
         self.spool = Spool(cfg.spool_dir)
         self.files: dict[TopicPartition, PartitionFile] = {}
+        self.compressor: Compressor | None = None
         self.consumer: KafkaConsumer | None = None
         self.paused_for_disk = False
         self.to_align: set[TopicPartition] = set()
@@ -255,6 +256,7 @@ class Archiver:
                             tp.partition,
                             msg.offset,
                             self.cfg.compression_level,
+                            compressor=self.compressor,
                         )
                     except OSError as exc:
                         self.consumer.seek(tp, msg.offset)
@@ -301,6 +303,7 @@ class Archiver:
             logger.info("discarded partial files from an earlier run", extra={"files": removed})
         status = StatusServer(cfg.metrics.host, cfg.metrics.port, self.registry, self.health)
         status.start()
+        self.compressor = Compressor()
         try:
             self.consumer = connect(
                 cfg.kafka,
@@ -342,6 +345,7 @@ class Archiver:
         finally:
             for pf in self.files.values():
                 pf.discard()
+            self.compressor.close()
             if self.consumer is not None:
                 self.consumer.close(autocommit=False)
             status.stop()

@@ -3,6 +3,10 @@
 A file becomes visible in `ready/` only by rename, after its bytes and then the directory
 are fsynced, so a crash can leave a partial file only in `writing/`, which is discarded at
 start: its records were never committed, so Kafka hands them to us again.
+
+The gzip work of open files can run on a `Compressor` thread: zlib releases the GIL, so
+it overlaps with the consumer thread fetching and decoding the next records. `finish()`
+waits for all of a file's chunks before it fsyncs, so a finished file is complete.
 """
 
 from __future__ import annotations
@@ -10,7 +14,10 @@ from __future__ import annotations
 import contextlib
 import gzip
 import os
+import threading
 import time
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 from lakefeed.record import SpoolName
@@ -18,6 +25,35 @@ from lakefeed.record import SpoolName
 PART_SUFFIX = ".part"
 # Writing the gzip stream in large chunks costs far less than one call per record.
 _FLUSH_AT = 1024 * 1024
+
+
+class Compressor:
+    """One thread that compresses and writes the chunks of every open file, in order.
+
+    At most `max_chunks` chunks wait for it (of about 1 MiB each): beyond that `submit`
+    waits for the oldest, so a slow disk slows consumption instead of growing memory.
+    The rebalance listener finishes files on kafka-python's IO thread: hence the lock.
+    """
+
+    def __init__(self, max_chunks: int = 8) -> None:
+        self.max_chunks = max_chunks
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="spool-gzip")
+        self._queued: deque[Future[None]] = deque()
+        self._lock = threading.Lock()
+
+    def submit(self, gz: gzip.GzipFile, data: bytes) -> Future[None]:
+        with self._lock:
+            while self._queued and self._queued[0].done():
+                self._queued.popleft()
+            while len(self._queued) >= self.max_chunks:
+                # Only waits: an error belongs to the chunk's file, which raises it itself.
+                self._queued.popleft().exception()
+            fut = self._pool.submit(gz.write, data)
+            self._queued.append(fut)
+            return fut
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
 
 
 def fsync_dir(path: Path) -> None:
@@ -64,7 +100,16 @@ class Spool:
 class PartitionFile:
     """One open gzip JSONL file for one partition, named by its first offset until done."""
 
-    def __init__(self, spool: Spool, topic: str, partition: int, first: int, level: int) -> None:
+    def __init__(
+        self,
+        spool: Spool,
+        topic: str,
+        partition: int,
+        first: int,
+        level: int,
+        *,
+        compressor: Compressor | None = None,
+    ) -> None:
         self.spool = spool
         self.topic = topic
         self.partition = partition
@@ -83,6 +128,8 @@ class PartitionFile:
         self.compressed_bytes = 0
         self._buf: list[bytes] = []
         self._buffered = 0
+        self._compressor = compressor
+        self._chunks: deque[Future[None]] = deque()  # handed to the compressor, in order
 
     def write(self, offset: int, value: bytes) -> None:
         line = value if value.endswith(b"\n") else value + b"\n"
@@ -96,13 +143,25 @@ class PartitionFile:
 
     def _drain(self) -> None:
         if self._buf:
-            self._gz.write(b"".join(self._buf))
+            data = b"".join(self._buf)
             self._buf.clear()
             self._buffered = 0
+            if self._compressor is None:
+                self._gz.write(data)
+                return
+            self._settle(wait=False)
+            self._chunks.append(self._compressor.submit(self._gz, data))
+
+    def _settle(self, wait: bool) -> None:
+        """Forget chunks the compressor has written (all of them if `wait`); raise the
+        first one's error (OSError: disk full...)."""
+        while self._chunks and (wait or self._chunks[0].done()):
+            self._chunks.popleft().result()
 
     def finish(self) -> Path:
         """Flush, fsync, rename into ready/ and fsync ready/: the file is then durable."""
         self._drain()
+        self._settle(wait=True)
         self._gz.close()
         self._raw.flush()
         os.fsync(self._raw.fileno())
@@ -115,6 +174,13 @@ class PartitionFile:
         return final
 
     def discard(self) -> None:
+        # Let no chunk of ours run after the close; their errors don't matter any more.
+        for fut in self._chunks:
+            fut.cancel()
+        for fut in self._chunks:
+            if not fut.cancelled():
+                fut.exception()
+        self._chunks.clear()
         # The disk may be full: closing can fail, and the file goes anyway.
         with contextlib.suppress(OSError):
             self._gz.close()
