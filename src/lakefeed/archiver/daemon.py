@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import errno
 import logging
+import math
 import shutil
 import socket
 import threading
@@ -279,6 +280,15 @@ class Archiver:
             if now - pf.opened >= self.cfg.rotate.max_age_seconds:
                 self.rotate(tp)
 
+    def poll_timeout_ms(self) -> int:
+        """Up to POLL_MS, but no later than the oldest open file's `max_age_seconds`, so an
+        idle partition's file rotates on time rather than up to a poll late."""
+        if not self.files:
+            return POLL_MS
+        oldest = min(pf.opened for pf in self.files.values())
+        due = oldest + self.cfg.rotate.max_age_seconds - time.monotonic()
+        return max(0, min(POLL_MS, math.ceil(due * 1000)))
+
     def update_lag(self) -> None:
         assert self.consumer is not None
         total = 0
@@ -324,7 +334,7 @@ class Archiver:
             while not self.stop.is_set():
                 if self.paused_for_disk:
                     self._maybe_resume()
-                records = self.consumer.poll(timeout_ms=POLL_MS)
+                records = self.consumer.poll(timeout_ms=self.poll_timeout_ms())
                 if self.to_align:
                     # Records of these partitions were held back (paused): none are in
                     # `records`, and they resume from the aligned position.
