@@ -302,12 +302,14 @@ class Shipper:
         return Outcome(path.name, result, error=why)
 
     def _done(self, path: Path) -> None:
+        # No fsync of ready/ after the file leaves it: should a crash undo the unlink or
+        # rename, the file is shipped again, the conditional put finds the object and it
+        # is verified, not written twice. One fsync per file saved.
         if self.cfg.after_upload == "keep":
             os.replace(path, self.spool.shipped / path.name)
             fsync_dir(self.spool.shipped)
         else:
             path.unlink()
-        fsync_dir(self.spool.ready)
 
     def submit(self, pool: ThreadPoolExecutor, filename: str) -> None:
         if filename in self.inflight or filename in self.waiting:
