@@ -10,6 +10,7 @@ import re
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from json.encoder import encode_basestring  # what json.dumps(ensure_ascii=False) uses
 from typing import Any
 
 OFFSET_DIGITS = 20
@@ -73,21 +74,25 @@ def make_record_raw(
     inside; use `make_record` then. For a compact payload the two give the same bytes.
     """
     raw = payload_json.strip(_JSON_WS)
-    if raw.startswith(_BOM) or any(b in raw for b in _NOT_VERBATIM):
+    if raw.isascii():  # most payloads: only the ASCII bytes can be in the way
+        if b"\n" in raw or b"\r" in raw or b"\x00" in raw:
+            return None
+    elif raw.startswith(_BOM) or any(b in raw for b in _NOT_VERBATIM):
         return None
-    try:
-        raw.decode("utf-8")
-    except UnicodeDecodeError:
-        return None
-    head = json.dumps(
-        {"id": record_id, "source": source, "collected_at": collected_at or utc_now_iso()},
-        ensure_ascii=False,
-        separators=(",", ":"),
+    else:
+        try:
+            raw.decode("utf-8")
+        except UnicodeDecodeError:
+            return None
+    head = (
+        f'{{"id":{encode_basestring(record_id)},"source":{encode_basestring(source)},'
+        f'"collected_at":{encode_basestring(collected_at or utc_now_iso())}'
     )
-    for char in _LINE_BREAKERS:
-        if char in head:
-            head = head.replace(char, f"\\u{ord(char):04x}")
-    return head[:-1].encode("utf-8") + b',"payload":' + raw + b"}"
+    if not head.isascii():
+        for char in _LINE_BREAKERS:
+            if char in head:
+                head = head.replace(char, f"\\u{ord(char):04x}")
+    return head.encode("utf-8") + b',"payload":' + raw + b"}"
 
 
 def dig(obj: Any, path: str) -> Any:
