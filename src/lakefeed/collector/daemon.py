@@ -23,7 +23,6 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from kafka import KafkaProducer
-from kafka.errors import KafkaError
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
 from lakefeed.collector.sources import HttpPollSource, Invalid, Item, ReplaySource, Source
@@ -193,7 +192,9 @@ class Collector:
         until = time.monotonic() + self.cfg.kafka.request_timeout_ms / 1000 * 4
         for fut in futures:
             if not fut.is_done:
-                with suppress(KafkaError):  # settle() reads each future's outcome
+                # get() raises the record's error, or a timeout: settle() reads each
+                # future's outcome itself, as it did after flush(), which raised none.
+                with suppress(Exception):
                     fut.get(timeout=max(0.0, until - time.monotonic()))
 
     def settle(self, sent: Sent, deadline: float | None) -> bool:
@@ -264,6 +265,13 @@ class Collector:
                 self.sent.append(self.send(batch))
             idle = not batch
             due = len(self.sent) if idle else 0
+            if idle and self.sent:
+                # All of it is due: have the last partial batches sent now rather than after
+                # linger_ms. Waiting for the acks is settle()'s job: flush() waits no longer
+                # than the linger it saves, and its timeout error is of no interest.
+                assert self.producer is not None
+                with suppress(Exception):
+                    self.producer.flush(timeout=self.cfg.producer.linger_ms / 1000)
         self.m_queue.set(self.queue.qsize())
         while self.sent and (due > 0 or self.sent[0].done()):
             due -= 1
