@@ -50,7 +50,20 @@ def make_record(
     for char in _LINE_BREAKERS:
         if char in text:
             text = text.replace(char, f"\\u{ord(char):04x}")
-    return text.encode("utf-8")
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:
+        # A lone surrogate (`"\\ud800"` in the source's JSON) has no UTF-8 form: keep it
+        # escaped, as the source sent it; the line is then ASCII, still one valid record.
+        return json.dumps(
+            {
+                "id": record_id,
+                "source": source,
+                "collected_at": collected_at or utc_now_iso(),
+                "payload": payload,
+            },
+            separators=(",", ":"),
+        ).encode("ascii")
 
 
 _JSON_WS = b" \t\r\n"

@@ -110,3 +110,10 @@ def test_raw_record_keeps_the_payload_as_the_source_sent_it() -> None:
 )
 def test_raw_record_refuses_bytes_it_cannot_embed_verbatim(raw: bytes) -> None:
     assert make_record_raw("1", "s", raw) is None
+
+
+def test_a_lone_surrogate_stays_escaped_instead_of_failing() -> None:
+    payload = json.loads('{"text": "half a pair: \\ud800"}')
+    line = make_record("1", "s", payload, "2026-11-23T05:00:00.123Z")
+    assert b"\\ud800" in line
+    assert json.loads(line)["payload"] == payload

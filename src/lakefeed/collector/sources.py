@@ -270,7 +270,10 @@ class HttpPollSource(Source):
                 if rid is not None and self._seen_before(rid):
                     skipped += 1
                     continue
-            raw = json.dumps(rec, ensure_ascii=False, separators=(",", ":")).encode()
+            try:
+                raw = json.dumps(rec, ensure_ascii=False, separators=(",", ":")).encode()
+            except UnicodeEncodeError:  # a lone surrogate: keep it escaped
+                raw = json.dumps(rec, separators=(",", ":")).encode()
             if not self.emit(Item(raw=raw, payload=rec)):
                 break
             emitted += 1
