@@ -15,6 +15,8 @@ import pytest
 from lakefeed.lab.local import LocalKafka, LocalS3, fetched
 from tests.support import procs
 
+pytest_plugins = ["tests.support.labsession"]
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -53,3 +55,15 @@ def _no_daemon_outlives_its_test() -> Iterator[None]:
     yield
     while procs.STARTED:
         procs.STARTED.pop().kill()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The lab is built once and shared (tests/support/labsession.py): its tests run last,
+    together, so no other test waits beside an idle cluster."""
+
+    def order(item: pytest.Item) -> int:
+        if "lab" not in getattr(item, "fixturenames", ()):
+            return 0
+        return 1 if item.nodeid.startswith("tests/lab/") else 2
+
+    items.sort(key=order)

@@ -356,6 +356,63 @@ class LabHost:
         logger.info("removed host %s", self.name)
 
 
+class LoopDisk:
+    """A small ext4 filesystem in an image file, loop-mounted on this machine and bound
+    into a host: a disk of its own that can fill up, as the data volume of an EC2 host
+    can. The image lives in the lab's state directory; its data outlives the container
+    (a host recreated by `up` finds its spool again), `remove()` deletes it."""
+
+    def __init__(self, image: Path, size_mib: int = 256) -> None:
+        self.image = image
+        self.size_mib = size_mib
+        self.mountpoint = image.with_suffix("")
+
+    @property
+    def data(self) -> Path:
+        """What a host sees: a directory on the filesystem (its root holds lost+found)."""
+        return self.mountpoint / "data"
+
+    def mounted(self) -> bool:
+        return (
+            subprocess.run(
+                ["findmnt", "--mountpoint", str(self.mountpoint)],
+                capture_output=True,
+                check=False,
+            ).returncode
+            == 0
+        )
+
+    def _run(self, *argv: str) -> None:
+        result = subprocess.run(argv, capture_output=True, text=True, check=False)
+        if result.returncode != 0:
+            raise LabError(
+                f"`{' '.join(argv)}` failed ({result.returncode}): {_tail(result.stderr)}; "
+                "the lab's spool disk needs root and loop devices (`losetup -f`)"
+            )
+
+    def ensure(self) -> Path:
+        """Create (once) and mount (if not mounted) the filesystem; returns `data`."""
+        self.image.parent.mkdir(parents=True, exist_ok=True)
+        if not self.image.exists():
+            tmp = self.image.with_suffix(".tmp")
+            with tmp.open("wb") as f:
+                f.truncate(self.size_mib * 1024 * 1024)
+            self._run("mkfs.ext4", "-q", "-F", "-m", "0", "-L", "lakefeed-spool", str(tmp))
+            tmp.rename(self.image)
+        self.mountpoint.mkdir(exist_ok=True)
+        if not self.mounted():
+            self._run("mount", "-o", "loop", str(self.image), str(self.mountpoint))
+        self.data.mkdir(exist_ok=True)
+        return self.data
+
+    def remove(self) -> None:
+        if self.mountpoint.exists() and self.mounted():
+            self._run("umount", str(self.mountpoint))
+        if self.mountpoint.exists():
+            self.mountpoint.rmdir()
+        self.image.unlink(missing_ok=True)
+
+
 class Lab:
     """A network and the hosts of each inventory group, named `<prefix>-<group><n>`.
 

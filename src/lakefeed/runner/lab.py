@@ -37,6 +37,9 @@ GROUPS = {"kafka": 3, "s3": 1}
 BUCKET = "lakefeed-lab"
 S3_PORT = 9000
 SAMPLE_DEST = "/var/lib/lakefeed/sample/x_stream.jsonl"
+# The archiver's and shipper's spool (archiver_spool_dir in roles/archiver/defaults).
+SPOOL_DIR = "/var/spool/lakefeed"
+SPOOL_DISK_MIB = 256
 
 
 @dataclass
@@ -80,6 +83,9 @@ class LabRunner:
         self.out = out
         self.prefix = prefix
         self.lab = hosts.Lab(prefix, GROUPS)
+        # The archiver's spool on a disk of its own, as on AWS (the data volume): small
+        # enough that a full disk is a thing the fault suite can make happen.
+        self.spool_disk = hosts.LoopDisk(self.paths.state / "disks" / "spool.img", SPOOL_DISK_MIB)
         self.started = time.monotonic()
         self.summary: dict[str, Any] = {}
 
@@ -133,8 +139,15 @@ class LabRunner:
     def provision(self) -> None:
         self.say("preparing Podman and the Debian systemd host image (cached after once)")
         hosts.ensure_prereqs(self.root / "scripts" / "lab-hosts-setup")
+        spool = self.spool_disk.ensure()
+        self.archiver_host.extra_args += ["--volume", f"{spool}:{SPOOL_DIR}"]
         self.say(f"starting hosts {', '.join(h.name for h in self.lab.hosts)}")
         self.lab.up(timeout=180)
+
+    @property
+    def archiver_host(self) -> hosts.LabHost:
+        """The host of the archiver and the shipper (the collector runs on the first)."""
+        return self.lab.groups["kafka"][1]
 
     def start_s3(self, creds: dict[str, str]) -> str:
         """MinIO as a systemd service on the S3 host; returns its endpoint URL."""
@@ -200,8 +213,8 @@ class LabRunner:
                 {"kafka_node_id": i, "kafka_broker_rack": f"lab-{chr(96 + i)}"}
             )
         children["collector"] = {"hosts": {kafka_hosts[0]: {}}}
-        children["archiver"] = {"hosts": {kafka_hosts[1]: {}}}
-        children["shipper"] = {"hosts": {kafka_hosts[1]: {}}}
+        children["archiver"] = {"hosts": {self.archiver_host.hostname: {}}}
+        children["shipper"] = {"hosts": {self.archiver_host.hostname: {}}}
         self.paths.generated_vars.parent.mkdir(parents=True, exist_ok=True)
         self.paths.hosts_file.write_text(
             "# Written by `lakefeed up --env lab`; removed by `lakefeed down`.\n"
@@ -314,6 +327,7 @@ class LabRunner:
     def down(self) -> int:
         self.say(f"removing the lab hosts and network ({self.prefix}-*)")
         self.lab.down()
+        self.spool_disk.remove()
         shutil.rmtree(self.paths.generated_inventory, ignore_errors=True)
         self.paths.vault_password.unlink(missing_ok=True)
         self.say("lab removed (caches in ~/.cache/lakefeed are kept)")

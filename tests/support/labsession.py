@@ -1,0 +1,46 @@
+"""One lab for the whole test session: `lakefeed up --env lab` once, `down` at the end.
+
+Building the lab takes minutes, so tests/lab (what `up` promises) and tests/faults (what
+the pipeline survives) share it. tests/conftest.py runs every test that uses it last,
+tests/lab before tests/faults: the idempotence checks see the lab as `up` left it, and
+the fault scenarios (each of which heals what it broke) come after.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from lakefeed.runner.lab import LabRunner
+
+
+@pytest.fixture(scope="session")
+def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabRunner]:
+    if os.geteuid() != 0:
+        pytest.skip("the lab needs root (rootful Podman, a loop-mounted spool disk)")
+    reuse = os.environ.get("LAKEFEED_TEST_LAB_STATE")
+    if reuse:
+        # A developer's lab from `lakefeed up` (prefix lf-lab, state .lab/): brought up to
+        # date by `up` (idempotent) and left running afterwards.
+        runner = LabRunner(out=io.StringIO(), state=Path(reuse))
+        assert runner.up() == 0
+        runner.up_output = runner.out.getvalue()  # type: ignore[attr-defined]
+        yield runner
+        return
+    prefix = f"lf-t{uuid.uuid4().hex[:6]}"
+    state = tmp_path_factory.mktemp("lab") / "lab"
+    out = io.StringIO()
+    runner = LabRunner(out=out, prefix=prefix, state=state)
+    try:
+        assert runner.up() == 0, out.getvalue()[-4000:]
+        runner.up_output = out.getvalue()  # type: ignore[attr-defined]
+        yield runner
+    finally:
+        LabRunner(out=io.StringIO(), prefix=prefix, state=state).down()
+    assert not runner.lab.network.exists(), "`down` left the lab network behind"
+    assert not runner.spool_disk.mounted(), "`down` left the spool disk mounted"
