@@ -257,7 +257,7 @@ def _victim(suite: Suite, avoid_leader: bool) -> tuple[LabHost, int]:
     raise AssertionError("no broker other than the leader")
 
 
-def _sigkill_kafka(suite: Suite, host: LabHost, sc: Scenario) -> None:
+def _sigkill_kafka(host: LabHost, sc: Scenario) -> None:
     pid = main_pid(host, "kafka")
     killed = time.monotonic()
     host.exec("systemctl", "kill", "--signal=SIGKILL", "kafka")
@@ -279,7 +279,7 @@ def _sigkill_kafka(suite: Suite, host: LabHost, sc: Scenario) -> None:
 def test_a_broker_killed_with_sigkill(suite: Suite) -> None:
     host, _ = _victim(suite, avoid_leader=True)
     with suite.scenario("one broker SIGKILLed, restarted by systemd") as sc:
-        _sigkill_kafka(suite, host, sc)
+        _sigkill_kafka(host, sc)
 
 
 def test_the_active_controller_killed(suite: Suite) -> None:
@@ -449,7 +449,7 @@ def test_every_acknowledged_record_landed_exactly_once(suite: Suite) -> None:
     assert not lake.missing(feed.ids[:sent])
     resent = [i for i in feed.ids[:sent] if lake.ids[i] > 1]
     assert not resent, f"{len(resent)} records at two offsets (after dedup), e.g. {resent[:3]}"
-    assert feed.restarts() == 0, "the collector crashed during the faults"
+    assert restarts(feed.host, feed.unit) == 0, "the collector crashed during the faults"
 
     reasons = sorted(d["reason"].split(":")[0] for d in feed.dead_letters())
     assert reasons == ["invalid JSON", "no id at 'data.id'", "oversize"], reasons

@@ -147,11 +147,6 @@ class Feed:
         position = json.loads(result.stdout)["position"]
         return bisect.bisect_right(self.ends, position)
 
-    def restarts(self) -> int:
-        return int(
-            self.host.exec("systemctl", "show", "-p", "NRestarts", "--value", self.unit).stdout
-        )
-
     def dead_letters(self) -> list[dict[str, Any]]:
         """This run's entries of the dead-letter topic."""
         out = self.host.exec(
