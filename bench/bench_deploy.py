@@ -74,8 +74,8 @@ def rows_deploy() -> list[Row]:
             f"release-layout archive from Maven Central's jars), the lakefeed wheelhouse "
             f"into a venv on two hosts, formats KRaft storage and starts everything. The "
             f"rerun changed {rerun_changed} tasks and restarted nothing; its time is "
-            f"Ansible checking every task over `podman exec` (no SSH). The ratio is how "
-            f"many times shorter the rerun is.",
+            f"Ansible checking every task through nsenter (the lab's connection, no SSH). "
+            f"The ratio is how many times shorter the rerun is.",
         ],
     )
     b = Row(

@@ -1,19 +1,23 @@
 """The lab's Debian systemd hosts under rootful Podman: boot, name resolution, teardown.
 
 Needs root (rootful Podman). The first run on a machine installs Podman and debootstraps
-the image (one or two minutes); later runs reuse it. No Ansible involved.
+the image (one or two minutes); later runs reuse it. Ansible only for the inventory.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from lakefeed.lab.hosts import LABEL, Lab, LabError, LabHost, LabNetwork, ensure_prereqs, podman
+from lakefeed.runner.ansible import ansible_env
 
 pytestmark = [
     pytest.mark.integration,
@@ -110,15 +114,41 @@ def test_exec_failure_says_what_failed(lab: Lab) -> None:
     assert lab.hosts[0].exec("false", check=False).returncode == 1
 
 
-def test_inventory_reaches_hosts_through_podman(lab: Lab) -> None:
+def test_inventory_reaches_each_host_through_nsenter(lab: Lab, tmp_path: Path) -> None:
     inv = lab.inventory()["all"]
     assert inv["vars"] == {
-        "ansible_connection": "containers.podman.podman",
+        "ansible_connection": "podman_nsenter",
         "ansible_python_interpreter": "/usr/bin/python3",
     }
     assert inv["children"]["node"]["hosts"] == {
         h.hostname: {"ansible_host": h.name} for h in lab.hosts
     }
+    # Through the project's ansible.cfg (which names the plugin's folder), a module runs in
+    # each container: its own hostname, its own PID 1, its cgroups (a JVM needs them), an
+    # environment free of ours.
+    inventory = lab.write_inventory(tmp_path / "hosts.yml")
+    result = subprocess.run(
+        [
+            str(Path(sys.executable).parent / "ansible"),
+            "-i",
+            str(inventory),
+            "node",
+            "-m",
+            "ansible.builtin.shell",
+            "-a",
+            "cmp -s /proc/self/cgroup /proc/1/cgroup && c=same-cgroups;"
+            "echo $(hostname) $(cat /proc/1/comm) $c ${VIRTUAL_ENV:-no-venv}",
+        ],
+        env=ansible_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    for host in lab.hosts:
+        said = f"{host.hostname} systemd same-cgroups no-venv"
+        assert f"{host.hostname} | CHANGED | rc=0 >>\n{said}" in result.stdout
 
 
 def test_down_removes_containers_and_network_and_is_idempotent(image: str) -> None:

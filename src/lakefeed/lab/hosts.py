@@ -504,11 +504,15 @@ class Lab:
         self.down()
 
     def inventory(self) -> dict[str, Any]:
-        """An Ansible inventory (as YAML would load) reaching the hosts with `podman exec`."""
+        """An Ansible inventory (as YAML would load) reaching the hosts through nsenter.
+
+        The connection is the project's plugins/connection/podman_nsenter.py (ansible.cfg
+        names the folder): the container's PID from podman, then nsenter, per task.
+        """
         return {
             "all": {
                 "vars": {
-                    "ansible_connection": "containers.podman.podman",
+                    "ansible_connection": "podman_nsenter",
                     "ansible_python_interpreter": "/usr/bin/python3",
                 },
                 "children": {
