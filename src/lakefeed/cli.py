@@ -118,6 +118,14 @@ def _config_reference(args: argparse.Namespace) -> int:
     return 0
 
 
+def _roles_reference(_args: argparse.Namespace) -> int:
+    from lakefeed import rolesdoc  # noqa: PLC0415
+    from lakefeed.runner.ansible import project_root  # noqa: PLC0415
+
+    sys.stdout.write(rolesdoc.render(project_root()))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="lakefeed",
@@ -252,6 +260,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="folder of the example configs to include",
     )
     p.set_defaults(func=_config_reference)
+
+    p = sub.add_parser(
+        "roles-reference", help="print the Ansible role variables reference (docs/roles.md)"
+    )
+    p.set_defaults(func=_roles_reference)
     return parser
 
 

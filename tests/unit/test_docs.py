@@ -1,4 +1,4 @@
-"""docs/ stays true: the config reference is generated, and every example in it is valid."""
+"""docs/ stays true: the config and role references are generated, every example is valid."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from lakefeed import config, configdoc
+from lakefeed import config, configdoc, rolesdoc
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -17,6 +17,21 @@ def test_config_reference_is_current() -> None:
     assert actual == expected, (
         "docs/config.md is stale: run `.venv/bin/lakefeed config-reference > docs/config.md`"
     )
+
+
+def test_roles_reference_is_current() -> None:
+    actual = (ROOT / "docs" / "roles.md").read_text(encoding="utf-8")
+    assert actual == rolesdoc.render(ROOT), (
+        "docs/roles.md is stale: run `.venv/bin/lakefeed roles-reference > docs/roles.md`"
+    )
+
+
+def test_roles_reference_has_every_role_and_variable() -> None:
+    text = (ROOT / "docs" / "roles.md").read_text(encoding="utf-8")
+    roles = sorted(p.parent.parent.name for p in ROOT.glob("roles/*/meta/argument_specs.yml"))
+    assert sorted(rolesdoc.ROLES) == roles
+    for name in ("kafka_node_id", "shipper_s3_bucket", "collector_instances[].source"):
+        assert f"| `{name}` |" in text
 
 
 @pytest.mark.parametrize("name", configdoc.EXAMPLES)

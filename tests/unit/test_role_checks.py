@@ -1,0 +1,174 @@
+"""Bad role variables stop site.yml before it touches any host, naming the variable.
+
+Every playbook starts with playbooks/check.yml: each role's `check` entry point (its
+argument spec, then tasks/check.yml) on the controller only. The inventory here points at
+containers that do not exist, through the lab's connection: a run that got past the
+checks fails UNREACHABLE at its first task on a host, so `unreachable=0` in a failed run
+proves that nothing was even connected to, let alone changed.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from lakefeed.runner.ansible import ansible_env
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def inventory(tmp_path: Path, drop: str = "", extra: dict[str, Any] | None = None) -> Path:
+    """Three Kafka nodes, the collector on n1, archiver and shipper on n2: valid vars,
+    less `drop`, plus `extra`."""
+    wheelhouse = tmp_path / "wheelhouse"
+    wheelhouse.mkdir(exist_ok=True)
+    (wheelhouse / "lakefeed-1.0.0-py3-none-any.whl").write_bytes(b"only hashed")
+    archive = tmp_path / "kafka.tgz"
+    archive.write_bytes(b"only checked to exist")
+    common: dict[str, Any] = {
+        "ansible_connection": "podman_nsenter",
+        "ansible_python_interpreter": "/usr/bin/python3",
+        "lakefeed_wheelhouse": str(wheelhouse),
+        "kafka_local_archive": str(archive),
+        "archiver_topics": ["x.posts"],
+        "shipper_s3_bucket": "lake",
+        "collector_instances": [
+            {"name": "sample", "topic": "x.posts", "source": {"kind": "replay", "path": "/x"}}
+        ],
+        **(extra or {}),
+    }
+    common.pop(drop, None)
+    nodes = {
+        f"n{i}": {
+            "ansible_host": f"lf-no-such-host-{i}",
+            **({} if drop == "kafka_node_id" else {"kafka_node_id": i}),
+        }
+        for i in (1, 2, 3)
+    }
+    doc = {
+        "all": {
+            "vars": common,
+            "children": {
+                "kafka": {"hosts": nodes},
+                "collector": {"hosts": {"n1": None}},
+                "archiver": {"hosts": {"n2": None}},
+                "shipper": {"hosts": {"n2": None}},
+            },
+        }
+    }
+    path = tmp_path / "hosts.yml"
+    path.write_text(yaml.safe_dump(doc))
+    return path
+
+
+def site(inventory_path: Path) -> tuple[int, dict[str, Any]]:
+    env = {**ansible_env(), "ANSIBLE_STDOUT_CALLBACK": "ansible.builtin.json"}
+    done = subprocess.run(
+        [
+            str(Path(sys.executable).parent / "ansible-playbook"),
+            "-i",
+            str(inventory_path),
+            str(ROOT / "site.yml"),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    try:
+        return done.returncode, json.loads(done.stdout)
+    except json.JSONDecodeError:
+        pytest.fail(f"ansible-playbook said no JSON (exit {done.returncode}):\n{done.stderr}")
+
+
+def failures(report: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """(play, task, message) of every failed task result."""
+    found = []
+    for play in report["plays"]:
+        for task in play["tasks"]:
+            for host, result in task["hosts"].items():
+                if result.get("failed") or result.get("unreachable"):
+                    msg = result.get("msg", "")
+                    for item in result.get("results", []):  # the loop of includes
+                        if item.get("failed"):
+                            msg += " " + str(item.get("msg", ""))
+                    found.append((play["play"]["name"], task["task"]["name"], f"{host}: {msg}"))
+    return found
+
+
+def assert_stopped_in_the_checks(report: dict[str, Any], key: str) -> None:
+    failed = failures(report)
+    assert failed, "the run failed without a failed task"
+    for play, _task, msg in failed:
+        assert play == "Role variables are checked before anything changes", failed
+        assert key in msg, f"{key} not named in: {msg}"
+    stats = report["stats"]
+    assert all(s["unreachable"] == 0 and s["changed"] == 0 for s in stats.values()), stats
+
+
+def test_good_variables_pass_the_checks(tmp_path: Path) -> None:
+    # The control: with nothing wrong the run gets past the checks to its first host task,
+    # which fails only because the hosts do not exist.
+    rc, report = site(inventory(tmp_path))
+    assert rc != 0
+    failed = failures(report)
+    assert failed and all("lf-no-such-host" in msg for _play, _task, msg in failed), failed
+    assert all(play != "Role variables are checked before anything changes" for play, *_ in failed)
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        "common_time_snyc",
+        "kafka_heap_sise",
+        "lakefeed_keep_build",
+        "collector_instance",
+        "archiver_topic",
+        "shipper_s3_buckets",
+    ],
+)
+def test_a_misspelt_variable_is_refused_by_name(tmp_path: Path, key: str) -> None:
+    rc, report = site(inventory(tmp_path, extra={key: "x"}))
+    assert rc != 0
+    assert_stopped_in_the_checks(report, f"unknown variable {key}")
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("common_time_sync", "maybe"),
+        ("kafka_client_port", "ninety-two"),
+        ("kafka_security", "tls-please"),
+        ("lakefeed_keep_builds", "three"),
+        ("collector_instances", {"name": "not a list"}),
+        ("archiver_min_free_bytes", "lots"),
+        ("shipper_concurrency", "four"),
+    ],
+)
+def test_a_wrong_type_is_refused_by_name(tmp_path: Path, key: str, value: object) -> None:
+    rc, report = site(inventory(tmp_path, extra={key: value}))
+    assert rc != 0
+    assert_stopped_in_the_checks(report, key)
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        "kafka_node_id",
+        "lakefeed_wheelhouse",
+        "collector_instances",
+        "archiver_topics",
+        "shipper_s3_bucket",
+    ],
+)
+def test_a_missing_value_is_refused_by_name(tmp_path: Path, key: str) -> None:
+    rc, report = site(inventory(tmp_path, drop=key))
+    assert rc != 0
+    assert_stopped_in_the_checks(report, key)
