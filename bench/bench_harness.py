@@ -316,26 +316,54 @@ class Daemon:
         if self.proc is None:
             return None
         if self.usage is None:
-            if self.proc.poll() is None:
-                self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.usage = reap(self.proc, timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.usage = reap(self.proc, 10)
-            except ChildProcessError:  # already reaped by Popen.poll()
-                self.usage = Usage(0.0, 0)
+            self.usage = terminate(self.proc, timeout)
         return self.proc.returncode
 
 
+def terminate(proc: subprocess.Popen[bytes], timeout: float = 30.0) -> Usage:
+    """SIGTERM, then SIGKILL if it does not exit in time; what it used, from wait4(2)."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+    try:
+        return reap(proc, timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        return reap(proc, 10)
+    except ChildProcessError:  # already reaped by Popen.poll()
+        return Usage(0.0, 0)
+
+
+class Appended:
+    """A file another process appends to, read from where the previous read stopped,
+    so polling it costs what was added since, not the whole file."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.pos = 0
+
+    def read(self) -> bytes:
+        try:
+            with self.path.open("rb") as f:
+                f.seek(self.pos)
+                data = f.read()
+        except FileNotFoundError:
+            return b""
+        self.pos += len(data)
+        return data
+
+
 def run_tool(
-    cmd: list[str], timeout: float, log: Path, tick: Callable[[], Any] | None = None
+    cmd: list[str],
+    timeout: float,
+    log: Path,
+    tick: Callable[[], Any] | None = None,
+    env: dict[str, str] | None = None,
 ) -> tuple[str, Usage, float]:
     """Run a tool to completion; returns (stdout, usage, wall seconds). Raises on failure."""
     out = log.with_suffix(".out")
     started = time.monotonic()
     with out.open("wb") as stdout, log.open("wb") as stderr:
-        proc = subprocess.Popen(cmd, stdout=stdout, stderr=stderr)
+        proc = subprocess.Popen(cmd, stdout=stdout, stderr=stderr, env=env)
         try:
             usage = reap(proc, timeout, tick)
         except BaseException:

@@ -25,15 +25,20 @@ from bench_data import (
 from bench_harness import (
     MIB,
     RESTART_SEC,
+    Appended,
     CpuTrace,
     Daemon,
     Lab,
+    Usage,
+    kafka_version,
     percentile,
     run_tool,
     say,
+    terminate,
     wait_until,
 )
 from bench_report import Row
+from lakefeed.lab.local import free_port
 from lakefeed.record import SpoolName, parse_collected_at
 
 # The archiver's rotation in rows 2 and 4. The defaults (100,000 records, 64 MiB, 300 s)
@@ -43,6 +48,24 @@ SHIPPER_CONCURRENCY = 4  # the shipper's default, written out so the notes can s
 ISSUE_SMALL = "10,000 files of ~10 KB"
 ISSUE_LARGE = "20 x 64 MB"
 AWSCLI_VERSION = "1.46.2"
+CONNECT_MAIN = "org.apache.kafka.connect.cli.ConnectStandalone"
+CONNECT_SINK = "org.apache.kafka.connect.file.FileStreamSinkConnector"
+CONNECT_STRING = "org.apache.kafka.connect.storage.StringConverter"
+# WorkerSinkTask logs this once its consumer is subscribed and the task started, before
+# its first poll: the point the archiver's `archiver started` marks.
+CONNECT_STARTED = "Sink task finished initialization and start"
+# Connect's log as the broker's, but stamped in Unix milliseconds, to be read like the
+# daemons' JSON `ts` (the broker's `[%d]` is local time).
+CONNECT_LOG4J = """\
+status = warn
+appender.console.type = Console
+appender.console.name = STDOUT
+appender.console.layout.type = PatternLayout
+appender.console.layout.pattern = [%d{UNIX_MILLIS}] %p %m (%c)%n
+rootLogger.level = INFO
+rootLogger.appenderRef.stdout.ref = STDOUT
+"""
+_CONNECT_TS = re.compile(r"^\[(\d+)\] ")
 
 
 @dataclass(frozen=True)
@@ -111,6 +134,10 @@ def crc_probe() -> tuple[bool, float]:
 _PERF_PRODUCE = re.compile(
     r"(\d+) records sent, ([\d.]+) records/sec \(([\d.]+) MB/sec\), ([\d.]+) ms avg latency"
 )
+
+
+def _write_props(path: Path, props: dict[str, str]) -> None:
+    path.write_text("".join(f"{k}={v}\n" for k, v in props.items()))
 
 
 class Bench:
@@ -406,26 +433,121 @@ class Bench:
             "broker_cpu": trace.used("broker"),
         }
 
-    def row_archiver(self) -> Row:
+    def connect_once(self, i: int) -> dict[str, Any]:
+        """Kafka Connect standalone with the FileStreamSink connector, as a user runs it from
+        the jars: `java -cp 'libs/*' ConnectStandalone worker.properties sink.properties`."""
+        lab, topic = self.lab, self.filled_topic
+        n = sum(lab.end_offsets(topic).values())
+        work = lab.work / f"connect-{i}"
+        work.mkdir()
+        out, log = work / "sink.txt", work / "connect.log"
+        (work / "log4j2.properties").write_text(CONNECT_LOG4J)
+        _write_props(
+            work / "worker.properties",
+            {
+                "bootstrap.servers": lab.kafka.bootstrap,
+                "key.converter": CONNECT_STRING,
+                "value.converter": CONNECT_STRING,
+                "offset.storage.file.filename": str(work / "connect.offsets"),
+                "listeners": f"http://127.0.0.1:{free_port()}",  # not :8083, maybe taken
+            },
+        )
+        _write_props(
+            work / "sink.properties",
+            {
+                "name": f"bench-file-sink-{uuid.uuid4().hex[:8]}",
+                "connector.class": CONNECT_SINK,
+                "tasks.max": "1",
+                "topics": topic,
+                "file": str(out),
+            },
+        )
+        cmd = [
+            "java",
+            "-Xmx512m",
+            f"-Dlog4j2.configurationFile={work / 'log4j2.properties'}",
+            "-cp",
+            f"{lab.kafka_home / 'libs'}/*",
+            CONNECT_MAIN,
+            str(work / "worker.properties"),
+            str(work / "sink.properties"),
+        ]
+
+        def tail() -> str:
+            return log.read_text(errors="replace")[-3000:]
+
+        trace = CpuTrace(lab)
+        t_spawn = time.time()
+        with log.open("wb") as stdout:
+            proc = subprocess.Popen(cmd, stdout=stdout, stderr=subprocess.STDOUT)
+        lines, logged, count = Appended(out), Appended(log), 0
+        try:
+            trace.add("connect", proc.pid)
+
+            def done() -> bool:
+                nonlocal count
+                if proc.poll() is not None:
+                    raise RuntimeError(f"Kafka Connect exited {proc.returncode}:\n{tail()}")
+                trace.sample()
+                if b"] ERROR " in logged.read():
+                    raise RuntimeError(f"Kafka Connect logged an error:\n{tail()}")
+                count += lines.read().count(b"\n")
+                return count >= n
+
+            try:
+                wait_until(done, 120 + n / 200, "Kafka Connect's file to hold every record")
+            except TimeoutError as exc:
+                raise TimeoutError(f"{exc}; {count} of {n} lines\n{tail()}") from None
+            t1 = time.time()
+        finally:
+            usage = terminate(proc)
+        count += lines.read().count(b"\n")
+        if count != n:
+            raise RuntimeError(f"Kafka Connect's file holds {count} lines, expected {n}")
+        started = [
+            int(m.group(1)) / 1000
+            for line in log.read_text(errors="replace").splitlines()
+            if CONNECT_STARTED in line and (m := _CONNECT_TS.match(line))
+        ]
+        if not started:
+            raise RuntimeError(f"Kafka Connect logged no `{CONNECT_STARTED}`:\n{tail()}")
+        t0 = started[0]
+        return {
+            "rate": n / (t1 - t0),
+            "elapsed": t1 - t0,
+            "startup": t0 - t_spawn,
+            "bytes": out.stat().st_size,
+            "cpu": trace.used("connect", t0, t1),
+            "broker_cpu": trace.used("broker", t0, t1),
+            "cpu_total": usage.cpu,
+            "rss": usage.max_rss,
+        }
+
+    def rows_archiver(self) -> list[Row]:
         assert self.replay is not None
         p, n, mean = self.plan, self.replay.records, self.replay.mean_record_bytes
         lf: list[dict[str, Any]] = []
         peer: list[dict[str, Any]] = []
+        conn: list[dict[str, Any]] = []
         for i in range(p.repeat):
             say(f"2. archiver: kafka-consumer-perf-test, run {i + 1}/{p.repeat}")
             peer.append(self.consumer_perf_once(i))
             say(f"   {rate(peer[-1]['rate'])}")
+            say(f"2. archiver: Kafka Connect FileStreamSink, run {i + 1}/{p.repeat}")
+            conn.append(self.connect_once(i))
+            say(f"   {rate(conn[-1]['rate'])} in {conn[-1]['elapsed']:.2f} s")
             say(f"2. archiver: lakefeed archive, run {i + 1}/{p.repeat}")
             lf.append(self.archiver_once(i))
             say(f"   {rate(lf[-1]['rate'])} in {lf[-1]['elapsed']:.2f} s")
-        a, c = pick(lf, "rate"), pick(peer, "rate")
+        a, c, k = pick(lf, "rate"), pick(peer, "rate"), pick(conn, "rate")
         lf_rate, peer_rate = a["rate"], c["rate"]
         rot = ARCHIVER_ROTATE
         tail = rot["max_age_seconds"]
         notes = [
             f"**Input**: the topic row 1's collector filled ({n:,} records, "
             f"{n * mean / MIB:.0f} MiB of values, 3 partitions), read from the start by a "
-            f"fresh consumer group for each reader; the consumer perf tool read it first.",
+            f"fresh consumer group for each reader; in each run the consumer perf tool read "
+            f"it first, then Kafka Connect (row 2b), then the archiver.",
             f"**lakefeed**: `lakefeed archive` as its own process, defaults except "
             f"`rotate: {{max_records: {rot['max_records']:,}, max_age_seconds: "
             f"{rot['max_age_seconds']:g}}}` (gzip level 6, `max_poll_records` 2000; every "
@@ -456,7 +578,7 @@ class Bench:
             f"ran.",
         ]
         row = Row(
-            "2",
+            "2a",
             "Archiver consume + write rate",
             rate(lf_rate),
             "kafka-consumer-perf-test",
@@ -483,6 +605,73 @@ class Bench:
             f"thread and the broker. Up to {tail:g} s of the window is the "
             f"rotation tail described above. The perf tool only counts bytes: compressing, "
             f"fsyncing and committing are work the archiver must do and it does not."
+        )
+        return [row, self.connect_row(a, k, [r["rate"] for r in conn])]
+
+    def connect_row(self, a: dict[str, Any], k: dict[str, Any], rates: list[float]) -> Row:
+        assert self.replay is not None
+        n, tail = self.replay.records, ARCHIVER_ROTATE["max_age_seconds"]
+        lf_rate, connect_rate = a["rate"], k["rate"]
+        row = Row(
+            "2b",
+            "Archiver consume + write rate",
+            rate(lf_rate),
+            "Kafka Connect standalone, FileStreamSink",
+            rate(connect_rate),
+            lf_rate / connect_rate,
+            1.0,
+            [
+                "Input and lakefeed's measurement: as in 2a.",
+                f"**peer**: Apache Kafka Connect {kafka_version(self.lab.kafka_home)} "
+                f"standalone with the FileStreamSink connector (connect-file, from Maven "
+                f"Central like the broker), started as a user would: `java -Xmx512m -cp "
+                f"'libs/*' {CONNECT_MAIN} worker.properties sink.properties` (heap 512m as "
+                f"the perf tools; `connect-standalone.sh` would give it 2G). The worker: "
+                f"`bootstrap.servers`, key and value converters `StringConverter` (each "
+                f"value is decoded as UTF-8 and written back by `println`: a raw copy; "
+                f"`ByteArrayConverter` would make the sink write `[B@...`), "
+                f"`offset.storage.file.filename`, a loopback REST listener on a free port; "
+                f"no `plugin.path`, the jar is on the classpath. The connector: "
+                f"`connector.class=FileStreamSinkConnector`, `tasks.max=1` (one consumer, "
+                f"as the archiver; more tasks would share one file), `topics=<the topic>`, "
+                f"`file=<a fresh file>`, under a fresh name, so a fresh consumer group "
+                f"`connect-<name>`; its consumer keeps Connect's sink defaults "
+                f"(`auto.offset.reset=earliest`, `max.poll.records` 500, CRC checks on).",
+                f"**Time measured**: from the sink task's `{CONNECT_STARTED}` log line "
+                f"(its consumer created and subscribed, the task started; the group join "
+                f"happens in its first poll, inside the window: the same point as the "
+                f"archiver's `archiver started`), read off Connect's log stamped in Unix "
+                f"milliseconds, until the output file holds {n:,} lines, polled every 50 "
+                f"ms by reading what was appended: {k['elapsed']:.2f} s. JVM start-up, the "
+                f"worker's start (plugin scan, REST server) and the connector's creation "
+                f"fall outside it, as the archiver's interpreter start-up does: the JVM had "
+                f"run {k['startup']:.1f} s before the window opened. The file was checked "
+                f"to hold exactly {n:,} lines once Connect was stopped "
+                f"({k['bytes'] / MIB:.1f} MiB). The window ends earlier in a record's life "
+                f"than the archiver's: the sink writes each record to the file through an "
+                f"unbuffered stream, neither compresses nor fsyncs, and commits its offsets "
+                f"every `offset.flush.interval.ms` (60 s by default), after the window; "
+                f"the archiver's ends when its offsets are committed after its gzip files "
+                f"are fsynced, up to {tail:g} s of rotation tail included."
+                + spread(rates, "rec/s"),
+                f"**CPU** (2 cores in all): inside the window Connect used {k['cpu']:.1f} s "
+                f"({k['cpu'] / k['elapsed']:.2f} cores) and the broker "
+                f"{k['broker_cpu']:.1f} s; Connect's whole process {k['cpu_total']:.1f} s "
+                f"(JVM start-up and JIT included), peak RSS {k['rss'] / MIB:.0f} MiB. The "
+                f"archiver: see 2a.",
+            ],
+        )
+        row.note.append(
+            f"{verdict(row)} Connect's sink does less per record than the archiver (no "
+            f"gzip, no fsync, no commit inside the window) but in Java: the record "
+            f"decoding, CRC checks (hardware CRC32C) and fetching of the Java consumer, "
+            f"then per record a conversion to a Connect `SinkRecord` (String converter, "
+            f"headers) and a `println`, a `write(2)` each."
+            if row.met is False
+            else f"{verdict(row)} The archiver pays for gzip, fsync and commit inside its "
+            f"window and Connect for none of them; Connect spends its time per record: "
+            f"the Java consumer's decoding, a conversion to a `SinkRecord`, and one "
+            f"`println` (a `write(2)`) each."
         )
         return row
 
@@ -564,16 +753,20 @@ class Bench:
             "minio_cpu": trace.used("minio"),
         }
 
-    def ship_with_cli(self, paths: list[Path], label: str) -> dict[str, Any]:
-        assert self.aws is not None
+    def aws_env(self) -> dict[str, str]:
         lab = self.lab
-        bucket = lab.new_bucket(f"cli-{label}")
-        env = {
+        return {
             **lab.env,
             "AWS_ACCESS_KEY_ID": lab.s3.access_key,
             "AWS_SECRET_ACCESS_KEY": lab.s3.secret_key,
             "AWS_DEFAULT_REGION": "us-east-1",
         }
+
+    def ship_with_cli(self, paths: list[Path], label: str) -> dict[str, Any]:
+        assert self.aws is not None
+        lab = self.lab
+        bucket = lab.new_bucket(f"cli-{label}")
+        env = self.aws_env()
         trace = CpuTrace(lab)
         t0 = time.time()
         for path in paths:
@@ -599,6 +792,45 @@ class Bench:
             raise RuntimeError("aws s3 cp: not every file is in the bucket")
         return {"elapsed": t1 - t0, "minio_cpu": trace.used("minio"), "files": len(paths)}
 
+    def ship_with_sync(self, files: FileSet, label: str) -> dict[str, Any]:
+        """One `aws s3 sync` of the set's directory into an empty prefix, timed end to end."""
+        assert self.aws is not None
+        lab = self.lab
+        bucket = lab.new_bucket(f"sync-{label}")
+        empty = lab.work / f"sync-empty-{label}"
+        empty.mkdir()
+
+        def sync(src: Path, log: str, tick: Any = None) -> tuple[Usage, float]:
+            cmd = [
+                str(self.aws),
+                "s3",
+                "sync",
+                str(src),
+                f"s3://{bucket}/raw/",
+                "--endpoint-url",
+                lab.s3.endpoint,
+                "--only-show-errors",
+            ]
+            _, usage, wall = run_tool(
+                cmd, 600 + files.bytes / MIB, lab.work / log, tick, env=self.aws_env()
+            )
+            return usage, wall
+
+        # Untimed, an empty directory first: the CLI's files are then in the page cache, as
+        # they are for all but the first call of the per-file `aws s3 cp` loop, and this
+        # says what the timed run's one start-up and listing cost.
+        _, idle = sync(empty, f"sync-empty-{label}.log")
+        trace = CpuTrace(lab)
+        usage, wall = sync(files.dir, f"sync-{label}.log", trace.sample)
+        if len(lab.list_objects(bucket)) != len(files.names):
+            raise RuntimeError("aws s3 sync: not every file is in the bucket")
+        return {
+            "elapsed": wall,
+            "idle": idle,
+            "cpu": usage.cpu,
+            "minio_cpu": trace.used("minio"),
+        }
+
     def rows_shipper(self, stage: Path) -> list[Row]:
         p = self.plan
         say(f"3. shipper: making {p.small_files:,} small spool files")
@@ -611,6 +843,8 @@ class Bench:
             lf: list[dict[str, Any]] = []
             b3: list[dict[str, Any]] = []
             cli: dict[str, Any] | None = None
+            sync: dict[str, Any] | None = None
+            sync_why = self.aws_why
             for i in range(p.repeat):
                 say(f"3. shipper {label}: lakefeed ship, run {i + 1}/{p.repeat}")
                 lf.append(self.ship_with_lakefeed(files, f"{label}-{i}"))
@@ -626,7 +860,14 @@ class Bench:
                     say(f"   {len(subset) / cli['elapsed']:,.2f} files/s")
                 except (subprocess.SubprocessError, OSError, RuntimeError) as exc:
                     self.aws_why = f"`aws s3 cp` failed: {exc}"[:300]
-            rows += self.shipper_rows(label, files, lf, b3, cli)
+                count = len(files.names)
+                say(f"3. shipper {label}: one aws s3 sync over all {count:,} files")
+                try:
+                    sync = self.ship_with_sync(files, label)
+                    say(f"   {count / sync['elapsed']:,.1f} files/s")
+                except (subprocess.SubprocessError, OSError, RuntimeError) as exc:
+                    sync_why = f"`aws s3 sync` failed: {exc}"[:300]
+            rows += self.shipper_rows(label, files, lf, b3, cli, sync=sync, sync_why=sync_why)
         return rows
 
     def shipper_input(self, label: str, files: FileSet) -> str:
@@ -664,6 +905,9 @@ class Bench:
         lf: list[dict[str, Any]],
         b3: list[dict[str, Any]],
         cli: dict[str, Any] | None,
+        *,
+        sync: dict[str, Any] | None,
+        sync_why: str,
     ) -> list[Row]:
         count = len(files.names)
         mib = files.bytes / MIB
@@ -673,7 +917,7 @@ class Bench:
 
         a, b = pick(lf, "elapsed"), pick(b3, "elapsed")
         lf_el, b3_el = a["elapsed"], b["elapsed"]
-        first, second = ("3a", "3b") if label == "small" else ("3c", "3d")
+        first, second, third = ("3a", "3b", "3c") if label == "small" else ("3d", "3e", "3f")
         lakefeed_note = (
             f"**lakefeed**: `lakefeed ship` as its own process, `concurrency: "
             f"{SHIPPER_CONCURRENCY}` (the default), `after_upload: delete`, against MinIO "
@@ -721,6 +965,26 @@ class Bench:
         else:
             cli_value, cli_ratio = f"not measured: {self.aws_why}", None
             cli_note = f"**CLI peer**: not measured: {self.aws_why}"
+        if sync is not None:
+            sync_value: str = fmt(sync["elapsed"])
+            sync_ratio: float | None = sync["elapsed"] / lf_el
+            sync_note = (
+                f"**sync peer**: one `aws s3 sync DIR s3://bucket/raw/ --endpoint-url ... "
+                f"--only-show-errors` over the directory holding the {count:,} files, into "
+                f"an empty prefix (awscli {AWSCLI_VERSION}, bench/.venv-awscli; its default "
+                f"transfer settings: 10 requests at a time across files, multipart from 8 "
+                f"MiB in 8 MiB parts). Timed end to end like the per-file `aws s3 cp`, from "
+                f"the process's start to its exit: {sync['elapsed']:.2f} s, its one "
+                f"start-up and its listing of the directory and the prefix included. An "
+                f"`aws s3 sync` of an empty directory, run just before and untimed (so the "
+                f"CLI's files were in the page cache), took {sync['idle']:.2f} s. The "
+                f"bucket was then checked to hold {count:,} objects. The CLI used "
+                f"{sync['cpu']:.1f} s of CPU, MinIO {sync['minio_cpu']:.1f} s; no "
+                f"verification, no delete."
+            )
+        else:
+            sync_value, sync_ratio = f"not measured: {sync_why}", None
+            sync_note = f"**sync peer**: not measured: {sync_why}"
         name = (
             f"Shipper, {count:,} small files (~10 KB)"
             if label == "small"
@@ -731,6 +995,17 @@ class Bench:
         b3_row = Row(
             "", name, fmt(lf_el), "boto3 `upload_file` loop", fmt(b3_el), b3_el / lf_el, None
         )
+        sync_row = Row(
+            third,
+            name,
+            fmt(lf_el),
+            "one `aws s3 sync` of the directory",
+            sync_value,
+            sync_ratio,
+            None,
+            [same, sync_note],
+        )
+        sync_row.note.append(self.ship_cause(sync_row, f"sync-{label}"))
         if label == "small":
             cli_row.key, b3_row.key, cli_row.goal = first, second, 10.0
             cli_row.note = [self.shipper_input(label, files), lakefeed_note, cli_note]
@@ -751,7 +1026,7 @@ class Bench:
                 f"{(a['cpu'] + a['minio_cpu']) / a['elapsed']:.2f} (shipper + MinIO) and "
                 f"{(b['cpu'] + b['minio_cpu']) / b['elapsed']:.2f} (boto3 + MinIO), of 2."
             )
-        return [cli_row, b3_row] if label == "small" else [b3_row, cli_row]
+        return [cli_row, b3_row, sync_row] if label == "small" else [b3_row, cli_row, sync_row]
 
     def ship_cause(self, row: Row, kind: str) -> str:
         if row.ratio is None:
@@ -769,6 +1044,22 @@ class Bench:
                 "then uploads in 8 MiB parts with 10 threads, one file at a time; the "
                 f"shipper has {SHIPPER_CONCURRENCY} files in flight but hashes more (see "
                 "the previous row)."
+            )
+        if kind == "sync-small":
+            return (
+                f"No goal for this pair. `aws s3 sync` pays its start-up once, like the "
+                f"shipper, and keeps 10 PUTs in flight to the shipper's "
+                f"{SHIPPER_CONCURRENCY}; per file it only reads and sends it. The shipper "
+                f"also gunzips the first line for the lake key, hashes the file (SHA-256), "
+                f"sends a conditional PUT, verifies with a HEAD (a second round trip) and "
+                f"deletes the file, which is what makes it safe to run unattended: `sync` "
+                f"decides by listing and comparing sizes and times, and leaves the files."
+            )
+        if kind == "sync-large":
+            return (
+                "No goal for this pair. `aws s3 sync` uploads the files in 8 MiB parts, 10 "
+                "parts in flight across files, with CRC32 checksums; the shipper's parts "
+                "are described in 3d's input, and it hashes more (see 3d)."
             )
         if kind == "boto3-small":
             return (
