@@ -29,8 +29,9 @@ class HostReport:
     deployed: dict[str, Any] | None = None
 
 
-def collect(target: Target) -> dict[str, HostReport]:
-    """Every cluster host's report; unreachable hosts are reported, not raised."""
+def collect(target: Target, *, kafka_health: bool = True) -> dict[str, HostReport]:
+    """Every cluster host's report; unreachable hosts are reported, not raised. Without
+    `kafka_health`, Kafka's health is not asked (kafka-health is a JVM run per host)."""
     target.require_hosts()
     reports: dict[str, HostReport] = {}
 
@@ -55,6 +56,7 @@ def collect(target: Target) -> dict[str, HostReport]:
         list(target.inventories),
         target.state / "runner-status",
         vault_password_file=target.vault_password_file,
+        extravars={"status_kafka_health": kafka_health},
         out=io.StringIO(),
         on_event=on_event,
     )
