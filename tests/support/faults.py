@@ -229,8 +229,9 @@ def restarts(host: LabHost, unit: str) -> int:
     return int(host.exec("systemctl", "show", "-p", "NRestarts", "--value", unit).stdout)
 
 
-def quorum_leader(host: LabHost, controllers: list[LabHost]) -> int:
-    """The node id of the active controller (the KRaft quorum's leader), asked from `host`."""
+def quorum_leader(host: LabHost, controllers: list[LabHost]) -> tuple[int, int]:
+    """(node id, epoch) of the active controller (the KRaft quorum's leader), asked from
+    `host`; (-1, -1) when no answer names one."""
     out = host.exec(
         "sh",
         "-c",
@@ -240,10 +241,11 @@ def quorum_leader(host: LabHost, controllers: list[LabHost]) -> int:
         timeout=120,
         check=False,
     ).stdout
-    for line in out.splitlines():
-        if line.startswith("LeaderId:"):
-            return int(line.split(":")[1])
-    return -1
+    status = dict(line.split(":", 1) for line in out.splitlines() if ":" in line)
+    try:
+        return int(status["LeaderId"]), int(status["LeaderEpoch"])
+    except (KeyError, ValueError):
+        return -1, -1
 
 
 def spool_files(host: LabHost) -> dict[str, int]:
