@@ -202,7 +202,7 @@ class AwsRunner:
             list(t.inventories),
             t.state / "runner",
             extravars={
-                "lakefeed_deploy_record": fingerprint.desired(self.root, t.inventories, wheel)
+                "deploy_record": fingerprint.desired(self.root, t.inventories, wheel)
             },
             vault_password_file=t.vault_password_file,
             event_log=t.state / "events.jsonl",

@@ -245,7 +245,7 @@ class LabRunner:
             self.root / "site.yml",
             inventories,
             self.paths.state / "runner",
-            extravars={"lakefeed_deploy_record": record},
+            extravars={"deploy_record": record},
             vault_password_file=self.paths.vault_password,
             event_log=self.paths.state / "events.jsonl",
             out=self.out,

@@ -151,7 +151,7 @@ class Rollout:
 
         extravars = {
             **self.extravars,
-            "lakefeed_deploy_record": want,
+            "deploy_record": want,
             "kafka_force_restart": self.restart_all,
             "lakefeed_force_restart": self.restart_all,
         }
