@@ -201,9 +201,7 @@ class AwsRunner:
             self.root / "site.yml",
             list(t.inventories),
             t.state / "runner",
-            extravars={
-                "deploy_record": fingerprint.desired(self.root, t.inventories, wheel)
-            },
+            extravars={"deploy_record": fingerprint.desired(self.root, t.inventories, wheel)},
             vault_password_file=t.vault_password_file,
             event_log=t.state / "events.jsonl",
             out=self.out,
