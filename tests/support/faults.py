@@ -232,12 +232,15 @@ def restarts(host: LabHost, unit: str) -> int:
 def quorum_leader(host: LabHost, controllers: list[LabHost]) -> tuple[int, int]:
     """(node id, epoch) of the active controller (the KRaft quorum's leader), asked from
     `host`; (-1, -1) when no answer names one."""
+    # Short timeouts: the admin client sends DescribeQuorum to the leader it knows, and
+    # against a killed one the defaults wait 60 s before it looks again.
     out = host.exec(
         "sh",
         "-c",
-        f"{KAFKA_TOOL} org.apache.kafka.tools.MetadataQuorumCommand --bootstrap-controller "
+        "printf 'request.timeout.ms=2000\\ndefault.api.timeout.ms=4000\\n' >/tmp/quorum.properties"
+        f" && {KAFKA_TOOL} org.apache.kafka.tools.MetadataQuorumCommand --bootstrap-controller "
         + ",".join(f"{h.hostname}:9093" for h in controllers)
-        + " describe --status 2>/dev/null",
+        + " --command-config /tmp/quorum.properties describe --status 2>/dev/null",
         timeout=120,
         check=False,
     ).stdout
