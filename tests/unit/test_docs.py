@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from threading import Event
 
 import pytest
 
 from lakefeed import config, configdoc, rolesdoc
+from lakefeed.collector.daemon import Collector
+from lakefeed.collector.sources import Item
+from lakefeed.record import SpoolName, lake_key, make_record
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -45,3 +50,32 @@ def test_every_key_has_a_meaning() -> None:
     for line in text.splitlines():
         if line.startswith("| `") and not line.startswith(("| `kind`", "| `type`")):
             assert not line.rstrip().endswith("|  |"), f"undocumented key: {line}"
+
+
+def _contract_example(name: str) -> str:
+    text = (ROOT / "docs" / "contracts.md").read_text(encoding="utf-8")
+    block = text.split(f"<!-- contract: {name} -->", 1)[1].split("```", 2)[1]
+    return block.split("\n", 1)[1].strip()
+
+
+def test_contract_examples_are_what_the_code_writes() -> None:
+    record = json.loads(_contract_example("record"))
+    written = json.loads(make_record(record["id"], record["source"], record["payload"]))
+    assert list(record) == list(written)
+    assert len(record["collected_at"]) == len(written["collected_at"]) == 24
+    name = _contract_example("spool-name")
+    parsed = SpoolName.parse(name)
+    assert parsed is not None and str(parsed) == name
+    key = _contract_example("lake-key")
+    assert key == lake_key("raw", parsed, record["collected_at"])
+    dead = json.loads(_contract_example("dead-letter"))
+    collector = Collector(
+        config.load(ROOT / "docs" / "examples" / "collector-replay.yaml"), Event()
+    )
+    _topic, dl_key, value = collector.dead_letter(Item(raw=dead["raw"].encode()), dead["reason"])
+    written = json.loads(value)
+    assert dl_key.decode() == written["source"] == dead["source"]
+    assert list(dead) == list(written)
+    assert {k: v for k, v in dead.items() if k != "collected_at"} == {
+        k: v for k, v in written.items() if k != "collected_at"
+    }
