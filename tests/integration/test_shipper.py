@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import gzip
 import hashlib
 import json
@@ -10,6 +11,7 @@ import secrets
 import time
 from pathlib import Path
 
+import crc32c
 import pytest
 
 from lakefeed.archiver.spool import PartitionFile, Spool
@@ -137,6 +139,13 @@ def test_multipart_upload_above_the_threshold(s3: LocalS3, bucket: str, tmp_path
     assert len(body) == size
     assert hashlib.sha256(body).hexdigest() == digest
     assert obj["ETag"].strip('"').endswith("-3")  # three parts: it really was multipart
+    # Each part was sent with its CRC32C, which the server checked and kept: its checksum
+    # of the object is the CRC32C of the parts' CRC32Cs, over 3 parts.
+    parts = [body[i : i + 5 * 1024 * 1024] for i in range(0, size, 5 * 1024 * 1024)]
+    combined = crc32c.crc32c(b"".join(crc32c.crc32c(p).to_bytes(4, "big") for p in parts))
+    head = s3.client().head_object(Bucket=bucket, Key=key_of(big.name), ChecksumMode="ENABLED")
+    expected = base64.b64encode(combined.to_bytes(4, "big")).decode()
+    assert head["ChecksumCRC32C"] == f"{expected}-3"
     assert d.terminate() == 0
 
 

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+import crc32c
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 from inotify_simple import INotify
@@ -62,10 +63,15 @@ class Outcome:
 
 
 def file_digest(path: Path, part_size: int | None = None) -> tuple[int, bytes, list[bytes]]:
-    """Size, SHA-256 of the whole file and, with `part_size`, of each part: one read pass."""
+    """Size, SHA-256 of the whole file and, with `part_size`, the CRC32C of each part:
+    one read pass. S3 checks each part's CRC32C as it arrives; the whole file's SHA-256
+    goes into the object's metadata and is compared with a HEAD. A second SHA-256 per
+    part made large uploads CPU-bound (docs/benchmarks.md, row 3d); CRC32C is computed
+    by the CPU's own instruction and catches the corruption in transit a part checksum is
+    there for."""
     whole = hashlib.sha256()
     parts: list[bytes] = []
-    part = hashlib.sha256()
+    part = crc32c.CRC32CHash()
     in_part = 0
     size = 0
     with path.open("rb") as f:
@@ -78,7 +84,7 @@ def file_digest(path: Path, part_size: int | None = None) -> tuple[int, bytes, l
                 in_part += len(chunk)
                 if in_part == part_size:
                     parts.append(part.digest())
-                    part, in_part = hashlib.sha256(), 0
+                    part, in_part = crc32c.CRC32CHash(), 0
     if part_size and in_part:
         parts.append(part.digest())
     return size, whole.digest(), parts
@@ -189,7 +195,7 @@ class Uploader:
             Bucket=self.bucket,
             Key=key,
             Metadata=meta,
-            ChecksumAlgorithm="SHA256",
+            ChecksumAlgorithm="CRC32C",
             ContentType="application/x-ndjson",
             ContentEncoding="gzip",
         )
@@ -205,13 +211,13 @@ class Uploader:
                 UploadId=upload_id,
                 PartNumber=number,
                 Body=data,
-                # Computed in the same read pass as the whole file's; S3 checks it.
-                ChecksumSHA256=_b64(digests[number - 1]),
+                # Computed in the same read pass as the whole file's SHA-256; S3 checks it.
+                ChecksumCRC32C=_b64(digests[number - 1]),
             )
             return {
                 "PartNumber": number,
                 "ETag": resp["ETag"],
-                "ChecksumSHA256": resp["ChecksumSHA256"],
+                "ChecksumCRC32C": resp["ChecksumCRC32C"],
             }
 
         try:
