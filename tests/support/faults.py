@@ -35,8 +35,8 @@ FEED_DIR = "/var/lib/lakefeed/faults"
 CONFIG_DIR = "/etc/lakefeed"
 STATE_DIR = f"/var/lib/lakefeed/collector-{INSTANCE}"
 KAFKA_TOOL = (
-    "java -Xmx192m -Dlog4j2.configurationFile=/etc/kafka/tools-log4j2.properties "
-    "-cp '/opt/kafka/libs/*'"
+    "java -Xmx192m -XX:TieredStopAtLevel=1 -XX:+UseSerialGC "
+    "-Dlog4j2.configurationFile=/etc/kafka/tools-log4j2.properties -cp '/opt/kafka/libs/*'"
 )
 
 

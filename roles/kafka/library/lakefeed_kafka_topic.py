@@ -39,6 +39,9 @@ def tool(module, main, *args):
     argv = [
         "java",
         "-Xmx256m",
+        # A short-lived tool: C1 only and the serial GC cost less CPU (as kafka-health).
+        "-XX:TieredStopAtLevel=1",
+        "-XX:+UseSerialGC",
         f"-Dlog4j2.configurationFile={p['log4j_config']}",
         "-cp",
         p["classpath"],
