@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 import yaml
 
-from lakefeed.runner.ansible import ansible_env
+from lakefeed.runner.ansible import ansible_env, site_extravars
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -122,12 +122,7 @@ def test_good_variables_pass_the_checks(tmp_path: Path) -> None:
     # which fails only because the hosts do not exist.
     # With the extra vars the runners pass (rollout.py, lab.py, aws.py): the checks see
     # them too, so none may carry a role's prefix unless the role knows it.
-    runner_extravars = {
-        "deploy_record": {"fingerprint": "f"},
-        "kafka_force_restart": True,
-        "lakefeed_force_restart": True,
-    }
-    rc, report = site(inventory(tmp_path), runner_extravars)
+    rc, report = site(inventory(tmp_path), site_extravars({"fingerprint": "f"}, restart_all=True))
     assert rc != 0
     failed = failures(report)
     assert failed and all("lf-no-such-host" in msg for _play, _task, msg in failed), failed

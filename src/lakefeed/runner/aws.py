@@ -24,7 +24,7 @@ import yaml
 from lakefeed.errors import ConfigError, LakefeedError
 from lakefeed.lab.local import fetched
 from lakefeed.runner import fingerprint, status, wheelhouse
-from lakefeed.runner.ansible import run_playbook
+from lakefeed.runner.ansible import run_playbook, site_extravars
 from lakefeed.runner.targets import Target
 from lakefeed.runner.terraform import Outcome, Terraform
 
@@ -201,7 +201,7 @@ class AwsRunner:
             self.root / "site.yml",
             list(t.inventories),
             t.state / "runner",
-            extravars={"deploy_record": fingerprint.desired(self.root, t.inventories, wheel)},
+            extravars=site_extravars(fingerprint.desired(self.root, t.inventories, wheel)),
             vault_password_file=t.vault_password_file,
             event_log=t.state / "events.jsonl",
             out=self.out,

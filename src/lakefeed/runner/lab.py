@@ -28,7 +28,13 @@ from lakefeed.lab import hosts
 from lakefeed.lab.local import fetched
 from lakefeed.record import SpoolName
 from lakefeed.runner import fingerprint, wheelhouse
-from lakefeed.runner.ansible import PlayResult, ansible_env, project_root, run_playbook
+from lakefeed.runner.ansible import (
+    PlayResult,
+    ansible_env,
+    project_root,
+    run_playbook,
+    site_extravars,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -245,7 +251,7 @@ class LabRunner:
             self.root / "site.yml",
             inventories,
             self.paths.state / "runner",
-            extravars={"deploy_record": record},
+            extravars=site_extravars(record),
             vault_password_file=self.paths.vault_password,
             event_log=self.paths.state / "events.jsonl",
             out=self.out,

@@ -27,7 +27,7 @@ from typing import Any, TextIO
 
 from lakefeed.errors import LakefeedError
 from lakefeed.runner import fingerprint, status, wheelhouse
-from lakefeed.runner.ansible import run_playbook
+from lakefeed.runner.ansible import run_playbook, site_extravars
 from lakefeed.runner.targets import Target
 
 EXIT_LOCKED = 75
@@ -149,12 +149,7 @@ class Rollout:
         if self.restart_all:
             self.say("--restart-all: every Kafka node and daemon restarts, one host at a time")
 
-        extravars = {
-            **self.extravars,
-            "deploy_record": want,
-            "kafka_force_restart": self.restart_all,
-            "lakefeed_force_restart": self.restart_all,
-        }
+        extravars = {**self.extravars, **site_extravars(want, restart_all=self.restart_all)}
         result = run_playbook(
             t.root / "site.yml",
             list(t.inventories),
