@@ -6,6 +6,8 @@ import gzip
 import hashlib
 from pathlib import Path
 
+import crc32c
+
 from lakefeed.archiver.spool import Compressor, PartitionFile, Spool
 from lakefeed.record import SpoolName
 from lakefeed.shipper.daemon import file_digest
@@ -75,7 +77,11 @@ def test_lines_get_a_newline_once(tmp_path: Path) -> None:
     assert gzip.decompress(pf.finish().read_bytes()) == b"{}\n{}\n"
 
 
-def test_file_digest_hashes_whole_file_and_parts_in_one_pass(tmp_path: Path) -> None:
+def crc32c_be(data: bytes) -> bytes:
+    return crc32c.crc32c(data).to_bytes(4, "big")
+
+
+def test_file_digest_hashes_whole_file_and_checksums_parts_in_one_pass(tmp_path: Path) -> None:
     data = bytes(range(256)) * 10_000  # 2,560,000 bytes: parts that straddle read chunks
     path = tmp_path / "f"
     path.write_bytes(data)
@@ -83,7 +89,10 @@ def test_file_digest_hashes_whole_file_and_parts_in_one_pass(tmp_path: Path) -> 
     size, whole, parts = file_digest(path, part)
     assert size == len(data)
     assert whole == hashlib.sha256(data).digest()
-    assert parts == [hashlib.sha256(data[i : i + part]).digest() for i in range(0, len(data), part)]
+    # Each part's CRC32C, big-endian, as S3's x-amz-checksum-crc32c carries it.
+    want = [crc32c_be(data[i : i + part]) for i in range(0, len(data), part)]
+    assert parts == want
+    assert len(parts) == 3
     assert file_digest(path)[2] == []
 
 
