@@ -693,7 +693,9 @@ class Bench:
             f"the fetches (zlib releases the GIL), on the same 2 cores as the consumer "
             f"thread and the broker. Up to {tail:g} s of the window is the "
             f"rotation tail described above. The perf tool only counts bytes: compressing, "
-            f"fsyncing and committing are work the archiver must do and it does not."
+            f"fsyncing and committing are work the archiver must do and it does not. Row 2c "
+            f"measures the same loop on confluent-kafka, whose consumer decodes in C on its "
+            f"own threads; the decision that follows is docs/adr/0003-kafka-client-library.md."
         )
         rows = [row, self.connect_row(a, k, [r["rate"] for r in conn])]
         rows.append(self.trial_row(a, c, k, trial))
@@ -827,7 +829,8 @@ class Bench:
             f"gzip, no fsync, no commit inside the window) but in Java: the record "
             f"decoding, CRC checks (hardware CRC32C) and fetching of the Java consumer, "
             f"then per record a conversion to a Connect `SinkRecord` (String converter, "
-            f"headers) and a `println`, a `write(2)` each."
+            f"headers) and a `println`, a `write(2)` each. See row 2c for the archiver's "
+            f"loop on confluent-kafka."
             if row.met is False
             else f"{verdict(row)} The archiver pays for gzip, fsync and commit inside its "
             f"window and Connect for none of them; Connect spends its time per record: "
