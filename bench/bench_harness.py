@@ -132,13 +132,19 @@ def loadavg() -> str:
 
 
 def git_commit() -> str:
-    out = subprocess.run(
-        ["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    return out.stdout.strip() if out.returncode == 0 else "unknown (not a git checkout)"
+    """The checkout's commit, and whether tracked files differ from it: read when a run
+    starts, since the report is written minutes later, when HEAD may have moved on."""
+
+    def git(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            ["git", "-C", str(ROOT), *args], capture_output=True, text=True, check=False
+        )
+
+    head = git("rev-parse", "--short", "HEAD")
+    if head.returncode != 0:
+        return "unknown (not a git checkout)"
+    dirty = git("status", "--porcelain", "--untracked-files=no").stdout.strip()
+    return f"`{head.stdout.strip()}`" + (" with uncommitted changes" if dirty else "")
 
 
 def kafka_version(kafka_home: Path) -> str:

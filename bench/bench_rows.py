@@ -693,13 +693,26 @@ class Bench:
             f"the fetches (zlib releases the GIL), on the same 2 cores as the consumer "
             f"thread and the broker. Up to {tail:g} s of the window is the "
             f"rotation tail described above. The perf tool only counts bytes: compressing, "
-            f"fsyncing and committing are work the archiver must do and it does not. Row 2c "
-            f"measures the same loop on confluent-kafka, whose consumer decodes in C on its "
-            f"own threads; the decision that follows is docs/adr/0003-kafka-client-library.md."
+            f"fsyncing and committing are work the archiver must do and it does not. "
+            + self.client_limit(a, trial)
         )
         rows = [row, self.connect_row(a, k, [r["rate"] for r in conn])]
         rows.append(self.trial_row(a, c, k, trial))
         return rows
+
+    def client_limit(self, a: dict[str, Any], trial: dict[str, list[dict[str, Any]]]) -> str:
+        """Which is the archiver's limit, the client or the write path: row 2c's answer."""
+        if self.trial is None or not trial["ck-write"]:
+            return f"Row 2c could not measure confluent-kafka: {self.trial_why}"
+        w, ckr, kpr = (pick(trial[key], "rate") for key in ("ck-write", "ck-read", "kp-read"))
+        return (
+            f"Which of these is the limit, row 2c measures: confluent-kafka alone read this "
+            f"topic at {rate(ckr['rate'])}, {ckr['rate'] / kpr['rate']:.1f}x kafka-python "
+            f"alone ({rate(kpr['rate'])}), yet the same loop on it wrote and committed at "
+            f"{rate(w['rate'])}, {w['rate'] / a['rate']:.2f}x `lakefeed archive`: at this "
+            f"rate the write path (the one gzip thread and the rotation tail) is the limit, "
+            f"not the client (docs/adr/0003-kafka-client-library.md)."
+        )
 
     def trial_row(
         self,
