@@ -84,7 +84,8 @@ class Plan:
 
 QUICK = Plan("quick", 10_000, 200, 10_000, 10, 2, 16 * MIB, 1)
 # The shipper's file counts are the issue's; the per-file `aws s3 cp` peer is timed on a
-# sample of them (each call costs ~1 s of start-up whatever the file: 10,000 would be ~3 h).
+# sample of them (each call costs ~0.4 s of start-up whatever the file: 10,000 would take
+# over an hour).
 DEFAULT = Plan("default", 50_000, 10_000, 10_000, 40, 20, 64 * MIB, 3)
 
 
