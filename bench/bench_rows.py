@@ -122,6 +122,16 @@ def verdict(row: Row) -> str:
     )
 
 
+def ready_files(spool: Path, n: int, who: str) -> list[Path]:
+    """The files in `spool`/ready, checked (from their names) to hold exactly `n` records."""
+    ready = list((spool / "ready").iterdir())
+    names = [SpoolName.parse(p.name) for p in ready]
+    in_files = sum(x.last - x.first + 1 for x in names if x is not None)
+    if in_files != n:
+        raise RuntimeError(f"{who} files hold {in_files} records, expected {n}")
+    return ready
+
+
 def crc_probe() -> tuple[bool, float]:
     """Is kafka-python's CRC32C native here, and how fast is the one it uses (MiB/s)?"""
     from kafka.record.util import calc_crc32c  # noqa: PLC0415
@@ -395,11 +405,7 @@ class Bench:
         if rc != 0 or not started:
             raise RuntimeError(f"archiver exited {rc} or logged no start:\n{d.tail()}")
         t0 = started[0]
-        ready = list((spool / "ready").iterdir())
-        names = [SpoolName.parse(p.name) for p in ready]
-        in_files = sum(s.last - s.first + 1 for s in names if s is not None)
-        if in_files != n:
-            raise RuntimeError(f"archiver files hold {in_files} records, expected {n}")
+        ready = ready_files(spool, n, "archiver")
         assert d.usage is not None
         return {
             "rate": n / (t1 - t0),
@@ -595,11 +601,7 @@ class Bench:
             "rss": usage.max_rss,
         }
         if write:
-            names = [SpoolName.parse(f.name) for f in (spool / "ready").iterdir()]
-            in_files = sum(x.last - x.first + 1 for x in names if x is not None)
-            if in_files != n:
-                raise RuntimeError(f"trial files hold {in_files} records, expected {n}")
-            result["files"] = len(names)
+            result["files"] = len(ready_files(spool, n, "trial"))
         return result
 
     def rows_archiver(self) -> list[Row]:
