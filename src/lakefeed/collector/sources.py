@@ -127,7 +127,12 @@ class ReplaySource(Source):
         if not self.cfg.resume or position is None:
             return
         tmp = self.state_file.with_suffix(".tmp")
-        tmp.write_text(json.dumps({"path": str(self.cfg.path), "position": position}))
+        with tmp.open("w", encoding="utf-8") as f:
+            f.write(json.dumps({"path": str(self.cfg.path), "position": position}))
+            f.flush()
+            # Before the rename: after a power loss the state file is the old position
+            # or the new one, never empty (which would replay the file from the top).
+            os.fsync(f.fileno())
         os.replace(tmp, self.state_file)
 
     def run(self) -> None:
