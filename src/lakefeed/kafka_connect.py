@@ -5,21 +5,19 @@ timeout and then raises a bare "Unable to bootstrap". The reason is only in its 
 records, so while a client is built we watch them and, if building fails, say which of
 the config's keys to check. Nothing here reads or prints a secret.
 
-kafka-python 3.0.12 also drops the bytes of a read that ends at the peer's close: the
-broker answers a refused login and closes the connection at once, so when both arrive
-before the client reads (a busy host), the answer is lost and the client sees only
-"socket disconnected", attempt after attempt. `keep_bytes_before_close()` fixes that.
+Before building, `kafka_fixes.apply()` fixes kafka-python's socket reads: without it, a
+refused login's answer can be lost and only "cannot connect" said (see that module).
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from kafka.errors import KafkaConnectionError, KafkaError, SaslAuthenticationFailedError
-from kafka.net.transport import KafkaSSLTransport, KafkaTCPTransport
 
+from lakefeed import kafka_fixes
 from lakefeed.config import KafkaConfig
 from lakefeed.errors import LakefeedError
 
@@ -45,32 +43,9 @@ class _Watch(logging.Handler):
                 self.tls = arg
 
 
-def keep_bytes_before_close() -> None:
-    """Make kafka-python's transports hand over what they read before a close (idempotent).
-
-    Its `_sock_recv()` reads until the socket would block and returns the bytes and an
-    error; on a close it returns both, and the caller aborts without passing the bytes
-    on. Ours returns the bytes alone: the caller parses them and reads again, and that
-    read meets the close (a closed socket stays readable) and aborts as before.
-    """
-    for cls in (KafkaTCPTransport, KafkaSSLTransport):
-        recv = cls.__dict__["_sock_recv"]
-        if not getattr(recv, "keeps_bytes_before_close", False):
-            cls._sock_recv = _keeping(recv)  # type: ignore[method-assign]
-
-
-def _keeping(recv: Callable[[Any], tuple[bytes, Any]]) -> Callable[[Any], tuple[bytes, Any]]:
-    def _sock_recv(self: Any) -> tuple[bytes, Any]:
-        data, err = recv(self)
-        return (data, None) if data else (data, err)
-
-    _sock_recv.keeps_bytes_before_close = True  # type: ignore[attr-defined]
-    return _sock_recv
-
-
 def connect(cfg: KafkaConfig, build: Callable[[], T]) -> T:
     """`build()` a kafka-python client; a failure becomes a LakefeedError naming the fix."""
-    keep_bytes_before_close()
+    kafka_fixes.apply()
     watch = _Watch()
     kafka_logger = logging.getLogger("kafka")
     kafka_logger.addHandler(watch)

@@ -1,4 +1,4 @@
-"""kafka_connect.keep_bytes_before_close: the broker's last answer before it closes is read.
+"""kafka_fixes.apply(): the broker's last answer before it closes is read.
 
 Real sockets (a socketpair, TLS with a certificate made by openssl): the peer writes an
 answer and closes before the client reads, as a broker does after refusing a login.
@@ -6,6 +6,7 @@ answer and closes before the client reads, as a broker does after refusing a log
 
 from __future__ import annotations
 
+import os
 import select
 import socket
 import ssl
@@ -18,7 +19,7 @@ import pytest
 from kafka.errors import KafkaConnectionError
 from kafka.net.transport import KafkaSSLTransport, KafkaTCPTransport
 
-from lakefeed.kafka_connect import keep_bytes_before_close
+from lakefeed import kafka_fixes
 
 ANSWER = b"\x00\x00\x00\x05refused"
 
@@ -26,7 +27,7 @@ ANSWER = b"\x00\x00\x00\x05refused"
 def read_until_error(transport: KafkaTCPTransport) -> tuple[bytes, Exception]:
     """What the transport's read loop hands on before it aborts, as `_read_from_sock` does."""
     handed_on = b""
-    for _ in range(10):
+    for _ in range(1000):
         select.select([transport._sock], [], [], 5)
         data, err = transport._sock_recv()
         if err is not None:
@@ -42,8 +43,8 @@ def closed_after_answer(send: Callable[[], None], client: socket.socket) -> None
 
 
 def test_tcp_answer_before_close_is_handed_on() -> None:
-    keep_bytes_before_close()
-    keep_bytes_before_close()  # twice is harmless: the original is wrapped once
+    kafka_fixes.apply()
+    kafka_fixes.apply()  # twice is harmless
     client, server = socket.socketpair()
     client.setblocking(False)
     transport = KafkaTCPTransport(None, client)
@@ -55,6 +56,26 @@ def test_tcp_answer_before_close_is_handed_on() -> None:
     closed_after_answer(send, client)
     handed_on, err = read_until_error(transport)
     assert handed_on == ANSWER
+    assert isinstance(err, KafkaConnectionError)
+    client.close()
+
+
+def test_tcp_long_answer_arrives_whole_then_the_close() -> None:
+    kafka_fixes.apply()
+    client, server = socket.socketpair()
+    client.setblocking(False)
+    transport = KafkaTCPTransport(None, client)
+    answer = os.urandom(3 * 1024 * 1024)  # more than the socket buffers hold at once
+
+    def send() -> None:
+        server.sendall(answer)
+        server.close()
+
+    sender = threading.Thread(target=send)
+    sender.start()
+    handed_on, err = read_until_error(transport)
+    sender.join(10)
+    assert handed_on == answer
     assert isinstance(err, KafkaConnectionError)
     client.close()
 
@@ -73,7 +94,7 @@ def cert(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 
 
 def test_tls_answer_before_close_is_handed_on(cert: tuple[Path, Path]) -> None:
-    keep_bytes_before_close()
+    kafka_fixes.apply()
     crt, key = cert
     client_sock, server_sock = socket.socketpair()
     server_ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
