@@ -385,8 +385,9 @@ class ArchiverConfig(Strict):
     rotate: Rotation = Field(default_factory=Rotation)
     compression_level: int = Field(default=6, ge=1, le=9)
     """gzip level: 1 is fastest, 9 smallest."""
-    max_poll_records: int = Field(default=2000, ge=1)
-    """Records per poll."""
+    max_poll_records: int = Field(default=10_000, ge=1)
+    """Records per poll. Keep it above what one fetch brings (up to 1 MiB per partition):
+    the next fetch is only sent once a poll has taken all of the last one."""
     min_free_bytes: int = Field(default=256 * 1024 * 1024, ge=0)
     """Below this much free space in the spool, consumption pauses (and /healthz says so)
     instead of writing files that cannot be finished."""

@@ -96,16 +96,17 @@ def test_file_digest_hashes_whole_file_and_checksums_parts_in_one_pass(tmp_path:
     assert file_digest(path)[2] == []
 
 
-def test_a_file_compressed_on_the_compressor_thread_has_the_same_bytes(tmp_path: Path) -> None:
+def test_files_compressed_on_the_compressor_threads_have_the_same_bytes(tmp_path: Path) -> None:
     a, b = Spool(tmp_path / "a"), Spool(tmp_path / "b")
     a.ensure()
     b.ensure()
     compressor = Compressor(max_chunks=2)
     try:
-        # ~3.5 MiB of lines: several chunks go through the thread, two files interleaved.
+        # ~3.5 MiB of lines a file: several chunks each, three files interleaved on the
+        # two threads (files 0 and 2 share one).
         lines = [b'{"id":"%d","pad":"%s"}' % (i, b"x" * (i % 700)) for i in range(10_000)]
-        threaded = [PartitionFile(a, "t", p, 0, level=6, compressor=compressor) for p in range(2)]
-        plain = [PartitionFile(b, "t", p, 0, level=6) for p in range(2)]
+        threaded = [PartitionFile(a, "t", p, 0, level=6, compressor=compressor) for p in range(3)]
+        plain = [PartitionFile(b, "t", p, 0, level=6) for p in range(3)]
         for i, line in enumerate(lines):
             for pf in (*threaded, *plain):
                 pf.write(i, line)

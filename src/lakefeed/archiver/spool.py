@@ -4,21 +4,25 @@ A file becomes visible in `ready/` only by rename, after its bytes and then the 
 are fsynced, so a crash can leave a partial file only in `writing/`, which is discarded at
 start: its records were never committed, so Kafka hands them to us again.
 
-The gzip work of open files can run on a `Compressor` thread: zlib releases the GIL, so
-it overlaps with the consumer thread fetching and decoding the next records. `finish()`
+The gzip work of open files can run on `Compressor` threads: zlib-ng releases the GIL, so
+it overlaps with the consumer thread fetching and decoding the next records, and the
+files of different partitions compress at the same time. The deflate
+is zlib-ng's (the `zlib-ng` package): the same gzip format and level, in about half the
+CPU time of the standard library's zlib (docs/benchmarks.md, row 2). `finish()`
 waits for all of a file's chunks before it fsyncs, so a finished file is complete.
 """
 
 from __future__ import annotations
 
 import contextlib
-import gzip
 import os
 import threading
 import time
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
+
+from zlib_ng import gzip_ng
 
 from lakefeed.record import SpoolName
 
@@ -28,32 +32,46 @@ _FLUSH_AT = 1024 * 1024
 
 
 class Compressor:
-    """One thread that compresses and writes the chunks of every open file, in order.
+    """Threads that compress and write the chunks of the open files, each file's in order.
 
-    At most `max_chunks` chunks wait for it (of about 1 MiB each): beyond that `submit`
-    waits for the oldest, so a slow disk slows consumption instead of growing memory.
-    The rebalance listener finishes files on kafka-python's IO thread: hence the lock.
+    Each file is pinned to one thread (its lane, given round-robin as files open), so its
+    chunks are written in order while other files' chunks use the other threads. At most
+    `max_chunks` chunks wait in all (of about 1 MiB each): beyond that `submit` waits for
+    the oldest, so a slow disk slows consumption instead of growing memory. The rebalance
+    listener finishes files on kafka-python's IO thread: hence the lock.
     """
 
-    def __init__(self, max_chunks: int = 8) -> None:
+    def __init__(self, max_chunks: int = 8, threads: int = 2) -> None:
         self.max_chunks = max_chunks
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="spool-gzip")
+        self._lanes = [
+            ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"spool-gzip-{i}")
+            for i in range(threads)
+        ]
+        self._next_lane = 0
         self._queued: deque[Future[None]] = deque()
         self._lock = threading.Lock()
 
-    def submit(self, gz: gzip.GzipFile, data: bytes) -> Future[None]:
+    def lane(self) -> int:
+        """The thread a newly opened file's chunks go to."""
+        with self._lock:
+            lane = self._next_lane
+            self._next_lane = (lane + 1) % len(self._lanes)
+            return lane
+
+    def submit(self, gz: gzip_ng.GzipFile, data: bytes, lane: int = 0) -> Future[None]:
         with self._lock:
             while self._queued and self._queued[0].done():
                 self._queued.popleft()
             while len(self._queued) >= self.max_chunks:
                 # Only waits: an error belongs to the chunk's file, which raises it itself.
                 self._queued.popleft().exception()
-            fut = self._pool.submit(gz.write, data)
+            fut = self._lanes[lane].submit(gz.write, data)
             self._queued.append(fut)
             return fut
 
     def close(self) -> None:
-        self._pool.shutdown(wait=True, cancel_futures=True)
+        for pool in self._lanes:
+            pool.shutdown(wait=True, cancel_futures=True)
 
 
 def fsync_dir(path: Path) -> None:
@@ -122,13 +140,14 @@ class PartitionFile:
         self._raw = self.path.open("wb")
         # mtime=0 and no file name in the header: the same records give the same bytes,
         # so a file re-made after a crash is identical to the first one.
-        self._gz = gzip.GzipFile(
+        self._gz = gzip_ng.GzipFile(
             filename="", mode="wb", compresslevel=level, fileobj=self._raw, mtime=0
         )
         self.compressed_bytes = 0
         self._buf: list[bytes] = []
         self._buffered = 0
         self._compressor = compressor
+        self._lane = compressor.lane() if compressor is not None else 0
         self._chunks: deque[Future[None]] = deque()  # handed to the compressor, in order
 
     def write(self, offset: int, value: bytes) -> None:
@@ -150,7 +169,7 @@ class PartitionFile:
                 self._gz.write(data)
                 return
             self._settle(wait=False)
-            self._chunks.append(self._compressor.submit(self._gz, data))
+            self._chunks.append(self._compressor.submit(self._gz, data, self._lane))
 
     def _settle(self, wait: bool) -> None:
         """Forget chunks the compressor has written (all of them if `wait`); raise the
