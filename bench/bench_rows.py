@@ -10,6 +10,7 @@ import re
 import subprocess
 import time
 import uuid
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ from bench_data import (
     Replay,
     make_large_files,
     make_small_files,
+    sample_records,
     write_replay,
 )
 from bench_harness import (
@@ -39,6 +41,7 @@ from bench_harness import (
     wait_until,
 )
 from bench_report import Row
+from lakefeed.config import ArchiverConfig
 from lakefeed.lab.local import free_port
 from lakefeed.record import SpoolName, parse_collected_at
 
@@ -86,7 +89,7 @@ QUICK = Plan("quick", 10_000, 200, 10_000, 10, 2, 16 * MIB, 1)
 # The shipper's file counts are the issue's; the per-file `aws s3 cp` peer is timed on a
 # sample of them (each call costs ~0.4 s of start-up whatever the file: 10,000 would take
 # over an hour).
-DEFAULT = Plan("default", 50_000, 10_000, 10_000, 40, 20, 64 * MIB, 3)
+DEFAULT = Plan("default", 200_000, 10_000, 10_000, 40, 20, 64 * MIB, 3)
 
 
 def rate(x: float, unit: str = "rec/s") -> str:
@@ -146,6 +149,27 @@ def crc_probe() -> tuple[bool, float]:
     return native, len(data) / best / MIB
 
 
+def gzip_probe(values: list[bytes]) -> tuple[float, float]:
+    """How fast gzip level 6 compresses these values here (MiB/s of input, one thread):
+    zlib-ng's (what the archiver uses) and the standard library's zlib (its former one)."""
+    from zlib_ng import zlib_ng  # noqa: PLC0415
+
+    data = b"".join(v if v.endswith(b"\n") else v + b"\n" for v in values)
+    while len(data) < 8 * MIB:
+        data += data
+    speeds = []
+    for compressobj in (zlib_ng.compressobj, zlib.compressobj):
+        best = float("inf")
+        for _ in range(3):  # the best of 3: the machine may be busy with other work
+            started = time.process_time()
+            z = compressobj(6, zlib.DEFLATED, 31)  # 31: the gzip container, as the spool
+            z.compress(data)
+            z.flush()
+            best = min(best, time.process_time() - started)
+        speeds.append(len(data) / best / MIB)
+    return speeds[0], speeds[1]
+
+
 _PERF_PRODUCE = re.compile(
     r"(\d+) records sent, ([\d.]+) records/sec \(([\d.]+) MB/sec\), ([\d.]+) ms avg latency"
 )
@@ -176,6 +200,7 @@ class Bench:
         self.filled_topic = ""
         self.collector_rate = 0.0
         self.crc_native, self.crc_mibs = crc_probe()
+        self.gzip_ng_mibs, self.gzip_std_mibs = gzip_probe(sample_records())
         self.warmup = FileSet(Path(), [], 0)  # one small file shipped before the timing
 
     def crc_seconds(self, records: int, mean: float) -> float:
@@ -368,10 +393,15 @@ class Bench:
             f"batch fills, after which it waits for the GIL while the sender builds the "
             f"produce request and runs one callback per acknowledged record. Then "
             f"`Collector.encode`: a `json.loads` of each line, for its id and to check it "
-            f"is JSON; the envelope wraps the line's bytes (`make_record_raw`) instead of "
-            f"serialising the payload again. Encoding and sending overlap with the "
+            f"is JSON (9.3 us a sample line on this machine, 2026-12-02; orjson took 3.4 us "
+            f"but turns integers "
+            f"beyond 64 bits into floats, which would change ids and payloads, so it is "
+            f"not used); the envelope wraps the line's bytes (`make_record_raw`) instead "
+            f"of serialising the payload again. Encoding and sending overlap with the "
             f"acknowledgements: batches of up to 1,000 items, at most 5,000 items in "
-            f"flight, settled oldest first."
+            f"flight, settled oldest first; kafka-python's network thread gets the GIL "
+            f"back within 0.5 ms (`lakefeed.kafka_fixes`). The perf tool's producer is "
+            f"Java after JIT warm-up: over {n:,} records its start-up weighs little."
         )
         return row
 
@@ -642,7 +672,9 @@ class Bench:
             f"it first, then Kafka Connect (row 2b), then the archiver.",
             f"**lakefeed**: `lakefeed archive` as its own process, defaults except "
             f"`rotate: {{max_records: {rot['max_records']:,}, max_age_seconds: "
-            f"{rot['max_age_seconds']:g}}}` (gzip level 6, `max_poll_records` 2000; every "
+            f"{rot['max_age_seconds']:g}}}` (zlib-ng's gzip level 6 on 2 threads, "
+            f"`max_poll_records` "
+            f"{ArchiverConfig.model_fields['max_poll_records'].default:,}; every "
             f"file is fsynced, renamed into ready/, the directory fsynced, then its offsets "
             f"committed). Time measured: from its `archiver started` log line (consumer "
             f"created and subscribed; the group join happens in its first poll, inside the "
@@ -687,14 +719,21 @@ class Bench:
             f"CPU at the {self.crc_mibs:.1f} MiB/s measured here"
         )
         row.note.append(
-            f"{verdict(row)} The archiver is one Python thread doing the work (kafka-python "
-            f"fetches in its own I/O thread). Its time (profiles: see Profiling below): "
-            f"{crc}; kafka-python's record decoding, one Python object per record; and "
-            f"waiting for fetch responses, which kafka-python does not overlap with the "
-            f"processing of the previous batch. gzip level 6 of every byte (about 69 MiB/s "
-            f"on this kind of CPU) runs on the archiver's writer thread, overlapping with "
-            f"the fetches (zlib releases the GIL), on the same 2 cores as the consumer "
-            f"thread and the broker. Up to {tail:g} s of the window is the "
+            f"{verdict(row)} The archiver's main thread decodes the records (kafka-python, "
+            f"one Python object per record; {crc}) and writes them into the open files; "
+            f"kafka-python's I/O thread fetches, reading 256 KiB at a time and getting "
+            f"the GIL back within 0.5 ms (`lakefeed.kafka_fixes`; with kafka-python's "
+            f"4 KiB reads and the default 5 ms it sat waiting behind the main thread and "
+            f"fetches crawled). A poll takes all of a fetch (`max_poll_records`), so the "
+            f"next fetch is in flight while the records are written. gzip level 6 of every "
+            f"byte, with zlib-ng "
+            f"({mibs(self.gzip_ng_mibs)} of input on one core here, so about "
+            f"{n * mean / MIB / self.gzip_ng_mibs:.1f} s of CPU for these "
+            f"{n * mean / MIB:.0f} MiB; the standard library's zlib, which the archiver "
+            f"used before, does {mibs(self.gzip_std_mibs)}), runs on two writer threads, a "
+            f"file on one (zlib-ng releases the GIL), on the same 2 cores as the consumer "
+            f"threads and the broker. Up to {tail:g} s of the window "
+            f"is the "
             f"rotation tail described above. The perf tool only counts bytes: compressing, "
             f"fsyncing and committing are work the archiver must do and it does not. "
             + self.client_limit(a, trial)
@@ -712,9 +751,14 @@ class Bench:
             f"Which of these is the limit, row 2c measures: confluent-kafka alone read this "
             f"topic at {rate(ckr['rate'])}, {ckr['rate'] / kpr['rate']:.1f}x kafka-python "
             f"alone ({rate(kpr['rate'])}), yet the same loop on it wrote and committed at "
-            f"{rate(w['rate'])}, {w['rate'] / a['rate']:.2f}x `lakefeed archive`: at this "
-            f"rate the write path (the one gzip thread and the rotation tail) is the limit, "
-            f"not the client (docs/adr/0003-kafka-client-library.md)."
+            f"{rate(w['rate'])}, {w['rate'] / a['rate']:.2f}x `lakefeed archive`: "
+            + (
+                "at this rate the write path (the gzip thread, the fsyncs and commits, "
+                "the rotation tail) is the limit, not the client"
+                if w["rate"] / a["rate"] < 1.2
+                else "the client is a large part of the limit: switching would pay"
+            )
+            + " (docs/adr/0003-kafka-client-library.md)."
         )
 
     def trial_row(
@@ -751,12 +795,13 @@ class Bench:
             [
                 f"**What**: `bench/client_trial.py`, the archiver's consume-and-write loop "
                 f"with either client behind the same three calls (poll a batch of up to "
-                f"2,000, commit one partition's offset, close), in its own venv "
+                f"10,000, commit one partition's offset, close), in its own venv "
                 f"(bench/.venv-trial: confluent-kafka {CONFLUENT_KAFKA_VERSION}, which "
-                f"bundles librdkafka, beside pyproject.toml's kafka-python and crc32c "
-                f"pins). With a spool it writes through lakefeed's own `PartitionFile` and "
-                f"`Compressor` exactly as `lakefeed archive` does (gzip level 6, rotation "
-                f"at {rot['max_records']:,} records or {rot['max_age_seconds']:g} s, fsync, "
+                f"bundles librdkafka, beside pyproject.toml's kafka-python, crc32c "
+                f"and zlib-ng pins). With a spool it writes through lakefeed's own "
+                f"`PartitionFile` and `Compressor` exactly as `lakefeed archive` does "
+                f"(zlib-ng's gzip level 6, rotation at {rot['max_records']:,} records or "
+                f"{rot['max_age_seconds']:g} s, fsync, "
                 f"rename into ready/, fsync of ready/, then a synchronous commit of the "
                 f"partition's offset), timed the same way as row 2a: from its `started` "
                 f"line (subscribed) until the group's committed offsets equal the end "

@@ -6,7 +6,8 @@
 The issue behind the benchmarks asks, if kafka-python cannot reach the archiver's goals,
 to measure confluent-kafka side by side before switching anything. This is that
 measurement, not what lakefeed ships: one loop, two clients behind the same three calls
-(poll a batch, commit an offset, close), run in the same venv (bench/.venv-trial, with
+(poll a batch, commit an offset, close), with `lakefeed.kafka_fixes.apply()` as the
+daemons have it, run in the same venv (bench/.venv-trial, with
 the pins of pyproject.toml plus confluent-kafka).
 
 Without --spool it only consumes: every value is touched (its length summed) and
@@ -43,10 +44,11 @@ from kafka.structs import OffsetAndMetadata
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
+from lakefeed import kafka_fixes
 from lakefeed.archiver.spool import Compressor, PartitionFile, Spool
 
 POLL_S = 0.5
-BATCH = 2000  # the archiver's max_poll_records
+BATCH = 10_000  # the archiver's max_poll_records
 
 
 class KafkaPython:
@@ -188,6 +190,9 @@ def main() -> int:
     args = ap.parse_args()
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    # As the daemons: kafka-python's socket reads fixed, the 0.5 ms switch interval (which
+    # the confluent-kafka loop gets too: same interpreter, same gzip threads).
+    kafka_fixes.apply()
     kind = KafkaPython if args.client == "kafka-python" else ConfluentKafka
     Loop(kind(args.bootstrap, args.topic, args.group), args).run(stop)
     return 0
