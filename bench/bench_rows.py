@@ -753,7 +753,7 @@ class Bench:
             f"alone ({rate(kpr['rate'])}), yet the same loop on it wrote and committed at "
             f"{rate(w['rate'])}, {w['rate'] / a['rate']:.2f}x `lakefeed archive`: "
             + (
-                "at this rate the write path (the gzip thread, the fsyncs and commits, "
+                "at this rate the write path (the gzip threads, the fsyncs and commits, "
                 "the rotation tail) is the limit, not the client"
                 if w["rate"] / a["rate"] < 1.2
                 else "the client is a large part of the limit: switching would pay"
