@@ -35,6 +35,7 @@ from bench_harness import (
     Usage,
     kafka_version,
     percentile,
+    reap,
     run_tool,
     say,
     terminate,
@@ -170,6 +171,18 @@ def gzip_probe(values: list[bytes]) -> tuple[float, float]:
     return speeds[0], speeds[1]
 
 
+def trial_result(n: int, t0: float, t1: float, trace: CpuTrace, usage: Usage) -> dict[str, Any]:
+    """A trial's rate over [t0, t1], its CPU and the broker's there, its whole usage."""
+    return {
+        "rate": n / (t1 - t0),
+        "elapsed": t1 - t0,
+        "cpu": trace.used("trial", t0, t1),
+        "broker_cpu": trace.used("broker", t0, t1),
+        "cpu_total": usage.cpu,
+        "rss": usage.max_rss,
+    }
+
+
 _PERF_PRODUCE = re.compile(
     r"(\d+) records sent, ([\d.]+) records/sec \(([\d.]+) MB/sec\), ([\d.]+) ms avg latency"
 )
@@ -194,11 +207,12 @@ class Bench:
         self.plan = plan
         self.aws = aws
         self.aws_why = aws_why
-        self.trial = trial  # bench/.venv-trial's python (row 2c), or None and why
+        self.trial = trial  # bench/.venv-trial's python (rows 1b and 2c), or None and why
         self.trial_why = trial_why
         self.replay: Replay | None = None
         self.filled_topic = ""
         self.collector_rate = 0.0
+        self.producer_perf_rate = 0.0
         self.crc_native, self.crc_mibs = crc_probe()
         self.gzip_ng_mibs, self.gzip_std_mibs = gzip_probe(sample_records())
         self.warmup = FileSet(Path(), [], 0)  # one small file shipped before the timing
@@ -341,6 +355,7 @@ class Bench:
         a, c = pick(lf, "rate"), pick(peer, "rate")
         lf_rate, peer_rate = a["rate"], c["rate"]
         self.collector_rate = lf_rate
+        self.producer_perf_rate = peer_rate
         n = self.replay.records
         notes = [
             f"**lakefeed**: `lakefeed collect` as its own process, `replay` source with "
@@ -404,6 +419,98 @@ class Bench:
             f"Java after JIT warm-up: over {n:,} records its start-up weighs little."
         )
         return row
+
+    def start_trial(
+        self, script: str, args: list[str], out: Path
+    ) -> tuple[subprocess.Popen[bytes], CpuTrace]:
+        """bench/`script` in the trial venv against the broker, stdout to `out` (its JSON
+        lines), stderr beside it (.log), its CPU traced as "trial"."""
+        assert self.trial is not None
+        cmd = [str(self.trial), str(BENCH / script), f"--bootstrap={self.lab.kafka.bootstrap}"]
+        trace = CpuTrace(self.lab)
+        with out.open("wb") as stdout, out.with_suffix(".log").open("wb") as stderr:
+            proc = subprocess.Popen([*cmd, *args], stdout=stdout, stderr=stderr)
+        trace.add("trial", proc.pid)
+        return proc, trace
+
+    def producer_trial_once(self, i: int) -> dict[str, Any]:
+        """bench/producer_trial.py: the collector's encode-and-send loop on confluent-kafka,
+        over the same replay file, to a fresh topic; timed from its `started` line (the
+        producer has the cluster's metadata) to its `done` line (every record acked)."""
+        assert self.trial is not None and self.replay is not None
+        lab, n = self.lab, self.replay.records
+        topic = lab.new_topic("trial-produce")
+        out = lab.work / f"producer-trial-{i}.out"
+        args = [f"--topic={topic}", f"--replay={self.replay.path}"]
+        proc, trace = self.start_trial(
+            "producer_trial.py", [*args, f"--source=replay:{COLLECTOR_NAME}"], out
+        )
+        try:
+            usage = reap(proc, 120 + n / 200, tick=trace.sample)
+        except subprocess.TimeoutExpired:
+            terminate(proc)
+            raise
+        events = {}
+        for line in out.read_text().splitlines():
+            ev = json.loads(line)
+            events[ev["event"]] = ev
+        if proc.returncode != 0 or "done" not in events:
+            err = out.with_suffix(".log").read_text(errors="replace")[-2000:]
+            raise RuntimeError(f"producer_trial.py exited {proc.returncode}:\n{err}")
+        produced = sum(lab.end_offsets(topic).values())
+        if events["done"]["delivered"] != n or produced != n:
+            raise RuntimeError(
+                f"producer trial: {events['done']['delivered']} acknowledged, topic holds "
+                f"{produced}, expected {n}"
+            )
+        return trial_result(n, events["started"]["t"], events["done"]["t"], trace, usage)
+
+    def row_producer_trial(self) -> Row:
+        """1b: the collector's loop on confluent-kafka (ADR 3's open question); no goal."""
+        title = "Collector loop on confluent-kafka (trial, not shipped)"
+        peer = "kafka-producer-perf-test (row 1)"
+        if self.trial is None:
+            return Row(
+                "1b", title, "—", peer, rate(self.producer_perf_rate), None, None,
+                [f"Not measured: {self.trial_why}"],
+            )  # fmt: skip
+        runs = []
+        for i in range(self.plan.repeat):
+            say(f"1b. trial: the collector's loop on confluent-kafka, run {i + 1}")
+            runs.append(self.producer_trial_once(i))
+            say(f"   {rate(runs[-1]['rate'])} in {runs[-1]['elapsed']:.2f} s")
+        t = pick(runs, "rate")
+        return Row(
+            "1b",
+            title,
+            rate(t["rate"]),
+            peer,
+            rate(self.producer_perf_rate),
+            t["rate"] / self.producer_perf_rate,
+            None,
+            [
+                f"**What**: `bench/producer_trial.py` in bench/.venv-trial (confluent-kafka "
+                f"{CONFLUENT_KAFKA_VERSION}): per line of row 1's replay file what "
+                f"`Collector.encode` does with a valid line (`json.loads`, the id at "
+                f"`data.id`, lakefeed's record envelope around the line's bytes, keyed by "
+                f"the id), then `produce()` with the collector's settings (acks=all, "
+                f"idempotence, linger 20 ms, batches up to 256 KiB, no compression) and the "
+                f"Java client's murmur2 partitioner; every delivery report is checked and "
+                f"the topic's end offsets add up to exactly {self.replay.records:,} "
+                f"(asserted). Left out: the collector's source thread, dead letters, "
+                f"metrics, per-batch settling and replay position. Timed from its `started` "
+                f"line (metadata fetched, as `collector started` follows the connection) to "
+                f"`done` (every record acknowledged): {t['elapsed']:.2f} s, after row 1's "
+                f"runs." + spread([r["rate"] for r in runs], "rec/s"),
+                f"**CPU**: {t['cpu']:.1f} s inside the window "
+                f"({t['cpu'] / t['elapsed']:.2f} cores; librdkafka sends on its own "
+                f"threads), the broker {t['broker_cpu']:.1f} s; peak RSS "
+                f"{t['rss'] / MIB:.0f} MiB. Against `lakefeed collect` (row 1, "
+                f"{rate(self.collector_rate)}): "
+                f"{t['rate'] / self.collector_rate:.2f}x. What it would cost to switch the "
+                f"collector: docs/adr/0003-kafka-client-library.md.",
+            ],
+        )
 
     # --- 2. archiver -----------------------------------------------------------------
 
@@ -586,21 +693,15 @@ class Bench:
         spool = lab.work / f"spool-trial-{client}-{i}"
         mode = "write" if write else "consume"
         out = lab.work / f"trial-{client}-{mode}-{i}.out"
-        cmd = [
-            str(self.trial),
-            str(BENCH / "client_trial.py"),
+        args = [
             f"--client={client}",
-            f"--bootstrap={lab.kafka.bootstrap}",
             f"--topic={topic}",
             f"--group={group}",
             f"--records={n}",
             f"--max-records={ARCHIVER_ROTATE['max_records']}",
             f"--max-age={ARCHIVER_ROTATE['max_age_seconds']}",
         ] + ([f"--spool={spool}"] if write else [])
-        trace = CpuTrace(lab)
-        with out.open("wb") as stdout, out.with_suffix(".log").open("wb") as stderr:
-            proc = subprocess.Popen(cmd, stdout=stdout, stderr=stderr)
-        trace.add("trial", proc.pid)
+        proc, trace = self.start_trial("client_trial.py", args, out)
         seen = Appended(out)
         events: dict[str, float] = {}
 
@@ -621,15 +722,7 @@ class Bench:
         finally:
             t1 = events.get("consumed", time.time())
             usage = terminate(proc)
-        t0 = events["started"]
-        result: dict[str, Any] = {
-            "rate": n / (t1 - t0),
-            "elapsed": t1 - t0,
-            "cpu": trace.used("trial", t0, t1),
-            "broker_cpu": trace.used("broker", t0, t1),
-            "cpu_total": usage.cpu,
-            "rss": usage.max_rss,
-        }
+        result = trial_result(n, events["started"], t1, trace, usage)
         if write:
             result["files"] = len(ready_files(spool, n, "trial"))
         return result
