@@ -6,10 +6,10 @@ start: its records were never committed, so Kafka hands them to us again.
 
 The gzip work of open files can run on `Compressor` threads: zlib-ng releases the GIL, so
 it overlaps with the consumer thread fetching and decoding the next records, and the
-files of different partitions compress at the same time. The deflate
-is zlib-ng's (the `zlib-ng` package): the same gzip format and level, in about half the
-CPU time of the standard library's zlib (docs/benchmarks.md, row 2). `finish()`
-waits for all of a file's chunks before it fsyncs, so a finished file is complete.
+files of different partitions compress at the same time. The deflate is zlib-ng's (the
+`zlib-ng` package): the same gzip format and level in about half the CPU time of the
+standard library's zlib (docs/benchmarks.md, row 2). `finish()` waits for all of a
+file's chunks before it fsyncs, so a finished file is complete.
 """
 
 from __future__ import annotations
