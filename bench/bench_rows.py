@@ -42,9 +42,13 @@ from bench_harness import (
     wait_until,
 )
 from bench_report import Row
-from lakefeed.config import ArchiverConfig
+from lakefeed.config import ArchiverConfig, ProducerTuning
 from lakefeed.lab.local import free_port
 from lakefeed.record import SpoolName, parse_collected_at
+
+# The daemons' defaults the rows run with, and which the trials are given.
+POLL_RECORDS: int = ArchiverConfig.model_fields["max_poll_records"].default
+PRODUCER = ProducerTuning()
 
 # The archiver's rotation in rows 2 and 4. The defaults (100,000 records, 64 MiB, 300 s)
 # would hold every record of a 50,000-record run in open files for 5 minutes.
@@ -362,7 +366,9 @@ class Bench:
             f"`rate: 0`, `at_end: exit`, `resume: false`, over {n:,} lines: the 2,000-line "
             f"sample repeated {-(-n // 2000)}x (ids of the copies after the first get a "
             f"`-k` suffix), producer settings at their defaults (acks=all and idempotence "
-            f"are fixed; `linger_ms` 20, `batch_size` 262144, no compression), to a fresh "
+            f"are fixed; `linger_ms` {PRODUCER.linger_ms}, `batch_size` "
+            f"{PRODUCER.batch_size}, `compression_type` {PRODUCER.compression_type}), "
+            f"to a fresh "
             f"3-partition topic. Time measured: from the collector's `collector started` "
             f"log line (producer connected, source thread started; the first line is read "
             f"right after) to its `source finished; collector exiting` line, logged once "
@@ -442,8 +448,9 @@ class Bench:
         topic = lab.new_topic("trial-produce")
         out = lab.work / f"producer-trial-{i}.out"
         args = [f"--topic={topic}", f"--replay={self.replay.path}"]
+        args += [f"--source=replay:{COLLECTOR_NAME}", f"--linger-ms={PRODUCER.linger_ms}"]
         proc, trace = self.start_trial(
-            "producer_trial.py", [*args, f"--source=replay:{COLLECTOR_NAME}"], out
+            "producer_trial.py", [*args, f"--batch-size={PRODUCER.batch_size}"], out
         )
         try:
             usage = reap(proc, 120 + n / 200, tick=trace.sample)
@@ -494,7 +501,8 @@ class Bench:
                 f"`Collector.encode` does with a valid line (`json.loads`, the id at "
                 f"`data.id`, lakefeed's record envelope around the line's bytes, keyed by "
                 f"the id), then `produce()` with the collector's settings (acks=all, "
-                f"idempotence, linger 20 ms, batches up to 256 KiB, no compression) and the "
+                f"idempotence, linger {PRODUCER.linger_ms} ms, batches up to "
+                f"{PRODUCER.batch_size:,} bytes, no compression) and the "
                 f"Java client's murmur2 partitioner; every delivery report is checked and "
                 f"the topic's end offsets add up to exactly {self.replay.records:,} "
                 f"(asserted). Left out: the collector's source thread, dead letters, "
@@ -697,6 +705,7 @@ class Bench:
             f"--client={client}",
             f"--topic={topic}",
             f"--group={group}",
+            f"--batch={POLL_RECORDS}",
             f"--records={n}",
             f"--max-records={ARCHIVER_ROTATE['max_records']}",
             f"--max-age={ARCHIVER_ROTATE['max_age_seconds']}",
@@ -767,7 +776,7 @@ class Bench:
             f"`rotate: {{max_records: {rot['max_records']:,}, max_age_seconds: "
             f"{rot['max_age_seconds']:g}}}` (zlib-ng's gzip level 6 on 2 threads, "
             f"`max_poll_records` "
-            f"{ArchiverConfig.model_fields['max_poll_records'].default:,}; every "
+            f"{POLL_RECORDS:,}; every "
             f"file is fsynced, renamed into ready/, the directory fsynced, then its offsets "
             f"committed). Time measured: from its `archiver started` log line (consumer "
             f"created and subscribed; the group join happens in its first poll, inside the "
@@ -888,7 +897,7 @@ class Bench:
             [
                 f"**What**: `bench/client_trial.py`, the archiver's consume-and-write loop "
                 f"with either client behind the same three calls (poll a batch of up to "
-                f"10,000, commit one partition's offset, close), in its own venv "
+                f"{POLL_RECORDS:,}, commit one partition's offset, close), in its own venv "
                 f"(bench/.venv-trial: confluent-kafka {CONFLUENT_KAFKA_VERSION}, which "
                 f"bundles librdkafka, beside pyproject.toml's kafka-python, crc32c "
                 f"and zlib-ng pins). With a spool it writes through lakefeed's own "

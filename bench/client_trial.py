@@ -1,7 +1,7 @@
 """The archiver's consume-and-write loop on either Kafka client, for row 2c of bench/run.
 
     python bench/client_trial.py --client confluent-kafka --bootstrap H:P --topic T \
-        --group G --records N [--spool DIR]
+        --group G --batch N --records N [--spool DIR]
 
 The issue behind the benchmarks asks, if kafka-python cannot reach the archiver's goals,
 to measure confluent-kafka side by side before switching anything. This is that
@@ -48,20 +48,19 @@ from lakefeed import kafka_fixes
 from lakefeed.archiver.spool import Compressor, PartitionFile, Spool
 
 POLL_S = 0.5
-BATCH = 10_000  # the archiver's max_poll_records
 
 
 class KafkaPython:
     name = "kafka-python"
 
-    def __init__(self, bootstrap: str, topic: str, group: str) -> None:
+    def __init__(self, bootstrap: str, topic: str, group: str, batch: int) -> None:
         self.topic = topic
         self.c = KafkaConsumer(
             bootstrap_servers=bootstrap,
             group_id=group,
             enable_auto_commit=False,
             auto_offset_reset="earliest",
-            max_poll_records=BATCH,
+            max_poll_records=batch,
         )
         self.c.subscribe([topic])
 
@@ -82,8 +81,9 @@ class KafkaPython:
 class ConfluentKafka:
     name = "confluent-kafka"
 
-    def __init__(self, bootstrap: str, topic: str, group: str) -> None:
+    def __init__(self, bootstrap: str, topic: str, group: str, batch: int) -> None:
         self.topic = topic
+        self.batch = batch
         self.c = Consumer(
             {
                 "bootstrap.servers": bootstrap,
@@ -98,7 +98,7 @@ class ConfluentKafka:
         self.c.subscribe([topic])
 
     def poll(self, timeout: float) -> Iterator[tuple[int, int, bytes]]:
-        for m in self.c.consume(BATCH, timeout):
+        for m in self.c.consume(self.batch, timeout):
             if m.error() is not None:
                 raise RuntimeError(f"consume failed: {m.error()}")
             yield m.partition(), m.offset(), m.value()
@@ -182,6 +182,7 @@ def main() -> int:
     ap.add_argument("--bootstrap", required=True)
     ap.add_argument("--topic", required=True)
     ap.add_argument("--group", required=True)
+    ap.add_argument("--batch", type=int, required=True, help="the archiver's max_poll_records")
     ap.add_argument("--records", type=int, required=True, help="how many the topic holds")
     ap.add_argument("--spool", type=Path, help="write as the archiver does (else consume only)")
     ap.add_argument("--max-records", type=int, default=10_000)
@@ -194,7 +195,7 @@ def main() -> int:
     # the confluent-kafka loop gets too: same interpreter, same gzip threads).
     kafka_fixes.apply()
     kind = KafkaPython if args.client == "kafka-python" else ConfluentKafka
-    Loop(kind(args.bootstrap, args.topic, args.group), args).run(stop)
+    Loop(kind(args.bootstrap, args.topic, args.group, args.batch), args).run(stop)
     return 0
 
 

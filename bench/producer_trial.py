@@ -1,6 +1,7 @@
 """The collector's encode-and-send loop on confluent-kafka's Producer, for row 1b of bench/run.
 
-    python bench/producer_trial.py --bootstrap H:P --topic T --replay FILE --source NAME
+    python bench/producer_trial.py --bootstrap H:P --topic T --replay FILE --source NAME \
+        --linger-ms MS --batch-size BYTES
 
 ADR 3 leaves one question open: the collector misses its goal on kafka-python, whose
 `send()` runs per record in Python; would a client in C reach it? This measures that,
@@ -8,10 +9,11 @@ and is not what lakefeed ships. Per line of the replay file it does what
 `Collector.encode` does for a valid line: `json.loads`, the id at `data.id`, the record
 envelope around the line's bytes (`lakefeed.record.make_record_raw`, or `make_record`
 when the bytes cannot go in verbatim), keyed by the id; then `produce()` with the
-collector's producer settings (acks=all, idempotence, linger 20 ms, batches up to
-256 KiB, no compression) and the Java client's partitioner (murmur2, as kafka-python's).
-Every record's delivery report is checked. Left out: the collector's source thread,
-dead letters, metrics, health, the per-batch settling and the replay position.
+collector's producer settings (acks=all, idempotence, no compression; linger and batch
+size as given: bench/run passes the collector's defaults) and the Java client's
+partitioner (murmur2, as kafka-python's). Every record's delivery report is checked.
+Left out: the collector's source thread, dead letters, metrics, health, the per-batch
+settling and the replay position.
 
 It prints JSON lines on stdout: `{"event": "started", "t": ...}` once the producer has
 fetched the cluster's metadata (the point `collector started` marks, after the
@@ -47,6 +49,8 @@ def main() -> int:
     parser.add_argument("--topic", required=True)
     parser.add_argument("--replay", type=Path, required=True)
     parser.add_argument("--source", required=True, help="the records' `source` field")
+    parser.add_argument("--linger-ms", type=int, required=True)
+    parser.add_argument("--batch-size", type=int, required=True)
     args = parser.parse_args()
 
     producer = Producer(
@@ -54,8 +58,8 @@ def main() -> int:
             "bootstrap.servers": args.bootstrap,
             "acks": "all",
             "enable.idempotence": True,
-            "linger.ms": 20,
-            "batch.size": 262_144,
+            "linger.ms": args.linger_ms,
+            "batch.size": args.batch_size,
             "compression.type": "none",
             "partitioner": "murmur2_random",
         }
