@@ -230,13 +230,23 @@ def test_inventory_output_has_the_runners_shape(deployed: Deployed) -> None:
         "us-east-1",
     )
     inventory = out["inventory"]
-    assert set(inventory) == {"ssh_user", "hosts"}
+    assert set(inventory) == {"ssh_user", "ssh_private_key_file", "hosts"}
     assert inventory["ssh_user"] == "admin"
+    assert inventory["ssh_private_key_file"] is None
     hosts = inventory["hosts"]
     assert set(hosts) == KAFKA_HOSTS
     for name, host in hosts.items():
-        assert set(host) == {"address", "private_ip", "availability_zone", "instance_id", "groups"}
+        assert set(host) == {
+            "address",
+            "private_ip",
+            "availability_zone",
+            "instance_id",
+            "groups",
+            "node_id",
+        }
         assert host["groups"] == EXPECTED_GROUPS[name]
+        # From the name, never from a sort: kafka-N is node N.
+        assert host["node_id"] == int(name.rsplit("-", 1)[1])
         assert ipaddress.ip_address(host["private_ip"]) in ipaddress.ip_network("10.42.0.0/16")
         # Public hosts are reached over their public address.
         assert not ipaddress.ip_address(host["address"]).is_private, host
@@ -347,7 +357,7 @@ def test_hosts_require_imdsv2_and_encrypt_every_volume(deployed: Deployed) -> No
     ec2 = deployed.moto.client("ec2")
     instances = deployed.instances()
     sg = ec2.describe_security_groups(
-        Filters=[{"Name": "group-name", "Values": [f"{NAME}-cluster"]}]
+        Filters=[{"Name": "tag:Name", "Values": [f"{NAME}-cluster"]}]
     )["SecurityGroups"]
     assert len(sg) == 1
     sg_id = sg[0]["GroupId"]

@@ -1,16 +1,18 @@
 # `lakefeed up --env aws` turns these into inventories/aws/hosts.yml: keep their shape.
 
 output "inventory" {
-  description = "Hosts for Ansible: ssh_user, and hosts by name with address (public IP, else private), private_ip, availability_zone, instance_id and groups (Ansible groups)."
+  description = "Hosts for Ansible: ssh_user, ssh_private_key_file (null: ssh's defaults), and hosts by name with address (what Ansible connects to, per ssh_address: the public IP where there is one, else private; or always private), private_ip, availability_zone, instance_id, groups (Ansible groups) and node_id (Kafka's node.id, null outside the Kafka groups)."
   value = {
-    ssh_user = var.ssh_user
+    ssh_user             = var.ssh_user
+    ssh_private_key_file = var.ssh_private_key_file
     hosts = {
       for name, h in module.cluster.hosts : name => {
-        address           = h.public_ip != null ? h.public_ip : h.private_ip
+        address           = var.ssh_address == "auto" && h.public_ip != null ? h.public_ip : h.private_ip
         private_ip        = h.private_ip
         availability_zone = h.availability_zone
         instance_id       = h.instance_id
         groups            = h.ansible_groups
+        node_id           = h.node_id
       }
     }
   }

@@ -41,6 +41,28 @@ variable "ssh_user" {
   }
 }
 
+variable "ssh_private_key_file" {
+  description = "Private key file, on the machine that runs lakefeed, matching ssh_public_key, e.g. \"~/.ssh/lakefeed_ed25519\". The inventory then sets ansible_ssh_private_key_file, so Ansible needs no ssh-agent (cron runs have none). null: ssh's defaults and agent pick the key."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.ssh_private_key_file == null || can(regex("^(/|~/).+", var.ssh_private_key_file))
+    error_message = "ssh_private_key_file must be null, an absolute path (\"/home/me/.ssh/id_ed25519\") or one starting with \"~/\" (\"~/.ssh/id_ed25519\"): a relative path would depend on the directory lakefeed runs in."
+  }
+}
+
+variable "ssh_address" {
+  description = "Address Ansible connects to: \"auto\", the host's public IP where it has one, else its private IP; \"private\", always the private IP. Choose \"private\" when you reach the hosts over a VPN, a bastion (ProxyJump) or from inside the VPC, even though they have public addresses."
+  type        = string
+  default     = "auto"
+
+  validation {
+    condition     = contains(["auto", "private"], var.ssh_address)
+    error_message = "ssh_address must be \"auto\" (public IP where there is one, else private) or \"private\" (always the private IP)."
+  }
+}
+
 variable "ami_id" {
   description = "AMI for every host. null: the newest official Debian 12 (bookworm) amd64 AMI of the region (owner 136693071363). Pinning one keeps new hosts identical to old ones."
   type        = string

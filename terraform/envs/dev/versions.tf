@@ -10,8 +10,11 @@ terraform {
     }
   }
 
-  # State is local (terraform.tfstate here, gitignored) unless the runner passes
-  # -backend-config=path=... . For a team, keep it in S3 with native locking instead:
+  # State is local: the runner passes -backend-config=path=.aws-state/terraform.tfstate
+  # while this block is `backend "local"`, and no path with any other backend. For a team,
+  # keep it in S3 with native locking instead: replace `backend "local" {}` with the block
+  # below, then copy the existing state over once (`terraform state push` of the old file),
+  # since the runner's init uses -reconfigure and migrates nothing.
   #
   # backend "s3" {
   #   bucket       = "acme-terraform-state"

@@ -4,6 +4,10 @@ locals {
       for i in range(var.groups[g].count) : "${replace(g, "_", "-")}-${i + 1}" => merge(var.groups[g], {
         group  = g
         subnet = var.subnets[i % length(var.subnets)]
+        # Kafka's node.id, from the host's number, never from its place in a sorted list:
+        # kafka-10 stays 10 when kafka-9 is added. Controllers count from 9001, clear of
+        # the brokers (at most 50 per group).
+        node_id = g == "kafka" ? i + 1 : g == "kafka_controller" ? 9000 + i + 1 : null
         mount_point = coalesce(
           var.groups[g].data_mount_point,
           startswith(g, "kafka") ? "/var/lib/kafka" : "/var/spool/lakefeed",
@@ -29,7 +33,7 @@ locals {
       "lakefeed:group"          = spec.group
       "lakefeed:host"           = h
       "lakefeed:ansible-groups" = join(",", local.ansible_groups[h])
-    })
+    }, spec.node_id == null ? {} : { "lakefeed:node-id" = tostring(spec.node_id) })
   }
 }
 

@@ -13,7 +13,9 @@ variable "groups" {
     Hosts by group: each group's count hosts are named <group>-1..<group>-N (underscores
     become hyphens) and tagged lakefeed:group=<group>, which is also their Ansible group.
     "kafka" is required: at least 3 hosts (replication factor 3) and an odd count, unless
-    a "kafka_controller" group holds the KRaft quorum, which must then be odd. Hosts of a
+    a "kafka_controller" group holds the KRaft quorum, which must then be odd. Kafka node
+    ids follow the names and never change: kafka-<n> is node n, kafka-controller-<n> is
+    node 9000 + n (tag lakefeed:node-id, output hosts[*].node_id). Hosts of a
     group with data_volume_gb > 0 get a separate encrypted gp3 volume mounted at
     data_mount_point (default /var/lib/kafka for kafka*, /var/spool/lakefeed otherwise).
     instance_type must be a current-generation, EBS-optimized type such as t3.large.

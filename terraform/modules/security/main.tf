@@ -2,7 +2,9 @@
 # admins reach SSH, and nothing else comes in.
 resource "aws_security_group" "this" {
   #checkov:skip=CKV2_AWS_5:The caller attaches the group (envs/dev gives it to every instance through the cluster module); a module cannot attach its own output.
-  name        = var.name
+  # A prefix, not a fixed name: with create_before_destroy the replacement exists beside
+  # the old group for a while, and two groups of a VPC cannot share a name.
+  name_prefix = "${var.name}-"
   description = "lakefeed cluster: Kafka between members, SSH from admin ranges"
   vpc_id      = var.vpc_id
 

@@ -1,5 +1,5 @@
 variable "name" {
-  description = "Name of the security group, e.g. \"lakefeed-dev-cluster\"."
+  description = "Name tag of the security group and the start of its name, which is \"<name>-\" and a unique suffix Terraform adds, so that a replacement can exist beside the old group; e.g. \"lakefeed-dev-cluster\"."
   type        = string
 
   validation {

@@ -50,6 +50,90 @@ run "ami_id_overrides_the_lookup" {
   }
 }
 
+run "inventory_addresses_public_by_default" {
+  command = plan
+
+  # The instances' addresses are only known after apply: fix them for the plan.
+  override_resource {
+    target          = module.cluster.aws_instance.host
+    override_during = plan
+    values          = { private_ip = "10.42.1.10", public_ip = "198.51.100.10" }
+  }
+
+  assert {
+    condition     = alltrue([for h in output.inventory.hosts : h.address == "198.51.100.10" && h.private_ip == "10.42.1.10"])
+    error_message = "ssh_address = \"auto\" must give the public IP of hosts that have one."
+  }
+  assert {
+    condition     = [for n in ["kafka-1", "kafka-2", "kafka-3"] : output.inventory.hosts[n].node_id] == [1, 2, 3]
+    error_message = "Every host of the inventory must carry the cluster module's node_id."
+  }
+  assert {
+    condition     = output.inventory.ssh_user == "admin" && output.inventory.ssh_private_key_file == null
+    error_message = "Without ssh_private_key_file the inventory names no key file."
+  }
+}
+
+run "inventory_addresses_private_without_public_ip" {
+  command = plan
+
+  override_resource {
+    target          = module.cluster.aws_instance.host
+    override_during = plan
+    # What the provider reports for a host without a public address.
+    values = { private_ip = "10.42.1.10", public_ip = "" }
+  }
+
+  assert {
+    condition     = alltrue([for h in output.inventory.hosts : h.address == "10.42.1.10"])
+    error_message = "A host without a public IP must be reached over its private IP."
+  }
+}
+
+run "ssh_address_private_gives_private_addresses" {
+  command = plan
+
+  variables {
+    ssh_address          = "private"
+    ssh_private_key_file = "~/.ssh/lakefeed_ed25519"
+  }
+
+  override_resource {
+    target          = module.cluster.aws_instance.host
+    override_during = plan
+    values          = { private_ip = "10.42.1.10", public_ip = "198.51.100.10" }
+  }
+
+  assert {
+    condition     = alltrue([for h in output.inventory.hosts : h.address == "10.42.1.10"])
+    error_message = "ssh_address = \"private\" must give the private IP even to hosts with a public one."
+  }
+  assert {
+    condition     = output.inventory.ssh_private_key_file == "~/.ssh/lakefeed_ed25519"
+    error_message = "ssh_private_key_file must reach the inventory as given."
+  }
+}
+
+run "rejects_unknown_ssh_address" {
+  command = plan
+
+  variables {
+    ssh_address = "public"
+  }
+
+  expect_failures = [var.ssh_address]
+}
+
+run "rejects_relative_ssh_private_key_file" {
+  command = plan
+
+  variables {
+    ssh_private_key_file = ".ssh/id_ed25519"
+  }
+
+  expect_failures = [var.ssh_private_key_file]
+}
+
 run "rejects_graviton_with_the_default_ami" {
   command = plan
 

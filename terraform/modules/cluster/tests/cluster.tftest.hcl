@@ -136,6 +136,34 @@ run "pipeline_host_and_profile_everywhere" {
   }
 }
 
+run "node_ids_follow_host_numbers" {
+  command = plan
+
+  variables {
+    groups = {
+      kafka    = { count = 11, instance_type = "t3.large", data_volume_gb = 100 }
+      pipeline = { count = 1, instance_type = "t3.medium", data_volume_gb = 50 }
+    }
+  }
+
+  assert {
+    condition     = output.hosts["kafka-10"].node_id == 10 && output.hosts["kafka-2"].node_id == 2 && output.hosts["kafka-11"].node_id == 11
+    error_message = "kafka-<n> must be node n, whatever the hosts' order as strings (kafka-10 sorts before kafka-2)."
+  }
+  assert {
+    condition     = alltrue([for n in range(1, 12) : output.hosts["kafka-${n}"].node_id == n && aws_instance.host["kafka-${n}"].tags["lakefeed:node-id"] == tostring(n)])
+    error_message = "Every broker must carry its node id in the output and in the lakefeed:node-id tag."
+  }
+  assert {
+    condition     = output.hosts["pipeline-1"].node_id == null && !contains(keys(aws_instance.host["pipeline-1"].tags), "lakefeed:node-id")
+    error_message = "Hosts outside the Kafka groups have no node id and no lakefeed:node-id tag."
+  }
+  assert {
+    condition     = aws_ebs_volume.data["kafka-10"].tags["lakefeed:node-id"] == "10"
+    error_message = "A broker's data volume (which holds its meta.properties) must carry the same node id."
+  }
+}
+
 run "rejects_even_kafka_count" {
   command = plan
 
@@ -183,6 +211,14 @@ run "accepts_even_brokers_with_odd_dedicated_controllers" {
   assert {
     condition     = length(aws_instance.host) == 7 && aws_instance.host["kafka-controller-2"].tags["lakefeed:group"] == "kafka_controller"
     error_message = "kafka_controller hosts are named kafka-controller-<n> and tagged with their group."
+  }
+  assert {
+    condition     = [for n in range(1, 4) : output.hosts["kafka-controller-${n}"].node_id] == [9001, 9002, 9003] && aws_instance.host["kafka-controller-2"].tags["lakefeed:node-id"] == "9002"
+    error_message = "kafka-controller-<n> must be node 9000 + n."
+  }
+  assert {
+    condition     = length(distinct([for h in output.hosts : h.node_id])) == 7 && [for n in range(1, 5) : output.hosts["kafka-${n}"].node_id] == [1, 2, 3, 4]
+    error_message = "Controllers' and brokers' node ids must not collide."
   }
 }
 

@@ -58,6 +58,19 @@ run "custom_kafka_ports_and_tags" {
   }
 }
 
+run "name_is_a_prefix_so_replacements_fit" {
+  command = plan
+
+  assert {
+    condition     = aws_security_group.this.name_prefix == "lf-test-cluster-"
+    error_message = "The group must be named from name_prefix \"<name>-\", not a fixed name: create_before_destroy makes the replacement while the old group, with the same name, still exists."
+  }
+  assert {
+    condition     = aws_security_group.this.tags["Name"] == "lf-test-cluster"
+    error_message = "The Name tag stays var.name, without the unique suffix."
+  }
+}
+
 run "rejects_ssh_from_the_internet" {
   command = plan
 
