@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -23,6 +24,38 @@ from lakefeed.errors import LakefeedError
 
 class TerraformError(LakefeedError):
     """terraform exited non-zero; the message carries its error diagnostics."""
+
+
+# Comments (they may hold a documented, commented-out backend block), then the block.
+_COMMENT = re.compile(r"/\*.*?\*/|#[^\n]*|//[^\n]*", re.S)
+_BACKEND = re.compile(r'\bbackend\s+"([A-Za-z0-9_-]+)"\s*\{|^\s*cloud\s*\{', re.M)
+
+
+def backend_type(workdir: Path) -> str | None:
+    """The backend the root module in `workdir` declares: the type of its `backend
+    "<type>" {}` block ("local", "s3", ...; "cloud" for a `cloud` block), or None without
+    one. Commented-out blocks do not count; override files (override.tf, *_override.tf)
+    win, as Terraform merges them. JSON configuration (*.tf.json) is not read."""
+    files = sorted(workdir.glob("*.tf"))
+    overrides = [f for f in files if f.name == "override.tf" or f.name.endswith("_override.tf")]
+    found = None
+    for f in [f for f in files if f not in overrides] + overrides:
+        for match in _BACKEND.finditer(_COMMENT.sub("", f.read_text(encoding="utf-8"))):
+            found = match.group(1) or "cloud"
+    return found
+
+
+def init_args(workdir: Path, backend_path: Path | None) -> list[str]:
+    """Arguments of `terraform init` in `workdir`. `backend_path` (the state file) goes
+    to the backend only where it is an argument: the local backend's `path`. Any other
+    backend (the S3 one envs/dev documents) fails init on an argument it does not have,
+    and without a backend block Terraform only warns that it ignores -backend-config."""
+    # readonly: the committed .terraform.lock.hcl pins the provider's checksums; an init
+    # that wants to change it is an error to look at, not something to write.
+    args = ["init", "-input=false", "-no-color", "-json", "-reconfigure", "-lockfile=readonly"]
+    if backend_path is not None and backend_type(workdir) == "local":
+        args.append(f"-backend-config=path={backend_path}")
+    return args
 
 
 @dataclass
@@ -61,8 +94,13 @@ class Terraform:
         self.variables = {k: v for k, v in (variables or {}).items() if v is not None}
         self.var_files = var_files or []
         self.out = out
+        inherited = dict(os.environ)
+        if env and env.get("AWS_CONFIG_FILE") == os.devnull:
+            # A stand-in account: nothing of the caller's AWS setup (profile, keys, SSO)
+            # may reach the provider.
+            inherited = {k: v for k, v in inherited.items() if not k.startswith("AWS_")}
         self.env = {
-            **os.environ,
+            **inherited,
             **(env or {}),
             "TF_IN_AUTOMATION": "1",
             "TF_INPUT": "0",
@@ -158,22 +196,34 @@ class Terraform:
                 self.say(f"warning: {full}")
 
     def init(self, backend_path: Path | None = None) -> None:
-        """`backend_path`: where the local backend keeps the state (the env declares
-        `backend "local" {}`; a remote backend configured there ignores it)."""
+        """`backend_path`: where the state is kept while the configuration declares
+        `backend "local" {}` (as envs/dev does); with another backend the state lives
+        there and `backend_path` is not used."""
         self.say(f"terraform init ({self.workdir.name})")
-        # readonly: the committed .terraform.lock.hcl pins the provider's checksums; an init
-        # that wants to change it is an error to look at, not something to write.
-        args = ["init", "-input=false", "-no-color", "-json", "-reconfigure", "-lockfile=readonly"]
-        if backend_path is not None:
-            args.append(f"-backend-config=path={backend_path}")
-        rc, _, errors, _ = self._run(args, stream=True)
+        kind = backend_type(self.workdir)
+        if backend_path is not None and kind is None:
+            self.say(f"no backend block in {self.workdir}: state is in terraform.tfstate there")
+        elif backend_path is not None and kind != "local":
+            self.say(f"state lives in the configured {kind} backend, not in {backend_path}")
+        rc, _, errors, _ = self._run(init_args(self.workdir, backend_path), stream=True)
         if rc != 0:
             raise TerraformError("terraform init failed:\n  " + "\n  ".join(errors))
 
-    def plan(self, plan_file: Path | None = None, *, destroy: bool = False) -> Outcome:
+    def plan(
+        self,
+        plan_file: Path | None = None,
+        *,
+        destroy: bool = False,
+        targets: list[str] | None = None,
+        replace: list[str] | None = None,
+    ) -> Outcome:
+        """`targets`: only these addresses (and what depends on them); `replace`: these
+        resources are destroyed and created anew."""
         args = ["plan", "-input=false", "-json", "-lock-timeout=60s", *self._var_args()]
         if destroy:
             args.append("-destroy")
+        args += [f"-target={t}" for t in targets or []]
+        args += [f"-replace={r}" for r in replace or []]
         if plan_file is not None:
             args.append(f"-out={plan_file}")
         rc, outcome, errors, _ = self._run(args, stream=True)
@@ -188,6 +238,13 @@ class Terraform:
         if rc != 0:
             raise TerraformError("terraform apply failed:\n  " + "\n  ".join(errors))
         return outcome
+
+    def show_json(self, plan_file: Path) -> dict[str, Any]:
+        """`terraform show -json` of a saved plan: its prior state, changes, variables."""
+        rc, _, errors, stdout = self._run(["show", "-json", str(plan_file)], stream=False)
+        if rc != 0:
+            raise TerraformError("terraform show failed:\n  " + "\n  ".join(errors))
+        return dict(json.loads(stdout or "{}"))
 
     def outputs(self) -> dict[str, Any]:
         rc, _, errors, stdout = self._run(["output", "-json"], stream=False)
