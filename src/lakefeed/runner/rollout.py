@@ -120,7 +120,7 @@ class Rollout:
     def _run(self) -> int:
         t = self.target
         t.require_hosts()
-        wheel = wheelhouse.build(t.root, t.wheelhouse)
+        wheel = wheelhouse.build(t.root, t.wheelhouse, wheelhouse.platform_of(t.name))
         want = fingerprint.desired(t.root, t.inventories, wheel)
         self.record["fingerprint"] = want["fingerprint"]
         self.say(
