@@ -416,6 +416,9 @@ class S3Config(Strict):
     """Goes with `access_key`."""
     addressing_style: Literal["auto", "path", "virtual"] = "auto"
     """`path` for most S3-compatible servers."""
+    ca_bundle: Annotated[str, Field(pattern=r"^/\S+$")] | None = None
+    """A PEM file (absolute path) of the CA that signed the endpoint's certificate, for an
+    S3-compatible endpoint behind a private CA; unset = the CAs botocore ships."""
     multipart_threshold_bytes: int = Field(default=64 * 1024 * 1024, ge=5 * 1024 * 1024)
     """Files this large or larger are uploaded in parts."""
     multipart_chunk_bytes: int = Field(default=16 * 1024 * 1024, ge=5 * 1024 * 1024)

@@ -124,6 +124,7 @@ class Uploader:
             "s3",
             endpoint_url=s3cfg.endpoint_url,
             region_name=s3cfg.region,
+            verify=s3cfg.ca_bundle,
             config=Config(
                 retries={"max_attempts": 3, "mode": "standard"},
                 max_pool_connections=max(10, cfg.concurrency * 4),
