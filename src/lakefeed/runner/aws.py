@@ -14,6 +14,7 @@ Kafka node).
 from __future__ import annotations
 
 import json
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -32,6 +33,10 @@ STAGES = ("inventory", "configure", "smoke")
 
 
 class AwsRunner:
+    # terraform/envs/dev/terraform.tfvars, the user's AWS settings, when no --var-file is
+    # given (not for the rehearsal, which must never read a real account's settings).
+    default_tfvars = True
+
     def __init__(
         self,
         target: Target,
@@ -39,9 +44,12 @@ class AwsRunner:
         endpoint_url: str | None = None,
         var_files: list[Path] | None = None,
         variables: dict[str, Any] | None = None,
+        replace: list[str] | None = None,
         out: TextIO = sys.stderr,
     ) -> None:
         self.target = target
+        # Hosts to terminate and create anew (their data volumes are kept and reattached).
+        self.replace = list(replace or [])
         self.root = target.root
         self.out = out
         self.started = time.monotonic()
@@ -51,7 +59,7 @@ class AwsRunner:
         saved = json.loads(self.args_file.read_text()) if self.args_file.is_file() else {}
         files = list(var_files or []) or [Path(f) for f in saved.get("var_files", [])]
         default_vars = self.workdir / "terraform.tfvars"
-        if not files and default_vars.is_file():
+        if not files and self.default_tfvars and default_vars.is_file():
             files = [default_vars]
         for f in files:
             if not f.is_file():
@@ -92,10 +100,15 @@ class AwsRunner:
             cli_config=cli_config,
             variables=self.variables,
             var_files=self.var_files,
+            env=self.terraform_env(),
             out=self.out,
         )
         tf.init(backend_path=state / "terraform.tfstate")
         return tf
+
+    def terraform_env(self) -> dict[str, str]:
+        """Environment for Terraform beyond this process's (AWS credentials, profile)."""
+        return {}
 
     # --- plan ------------------------------------------------------------------------
 
@@ -117,8 +130,11 @@ class AwsRunner:
 
     def provision(self, tf: Terraform) -> dict[str, Any]:
         plan_file = self.target.state / "up.tfplan"
-        self.say("terraform plan")
-        outcome = tf.plan(plan_file)
+        replacing = f" (replacing {', '.join(self.replace)})" if self.replace else ""
+        self.say(f"terraform plan{replacing}")
+        outcome = tf.plan(
+            plan_file, replace=[f'module.cluster.aws_instance.host["{h}"]' for h in self.replace]
+        )
         self.say(f"plan: {outcome.summary}")
         if outcome.add or outcome.change or outcome.remove:
             self.say("terraform apply (progress per resource below)")
@@ -130,7 +146,9 @@ class AwsRunner:
         plan_file.unlink(missing_ok=True)
         return tf.outputs()
 
-    def write_inventory(self, outputs: dict[str, Any], wheels: Path) -> Path:
+    def write_inventory(
+        self, outputs: dict[str, Any], wheels: Path, kafka_archive: Path | None = None
+    ) -> Path:
         try:
             inv = outputs["inventory"]
             hosts: dict[str, dict[str, Any]] = inv["hosts"]
@@ -141,48 +159,97 @@ class AwsRunner:
                 "`terraform -chdir=terraform/envs/dev output inventory` to see what it gives"
             ) from exc
         groups: dict[str, dict[str, Any]] = {}
-        kafka = sorted(h for h, v in hosts.items() if "kafka" in v["groups"])
-        if not kafka:
+        if not any("kafka" in v["groups"] for v in hosts.values()):
             raise LakefeedError("the Terraform outputs name no host in the `kafka` group")
-        for name in sorted(hosts):
+        for name in sorted(hosts, key=_natural):
             host = hosts[name]
             for group in host["groups"]:
                 entry = groups.setdefault(group, {"hosts": {}})
                 hv: dict[str, Any] = {"ansible_host": host["address"]}
-                if group == "kafka":
+                if group in ("kafka", "kafka_controller"):
+                    node_id = host.get("node_id")
+                    if not isinstance(node_id, int):
+                        raise LakefeedError(
+                            f"the Terraform outputs give Kafka host {name} no node_id: "
+                            "terraform/envs/dev is older than this runner; run `lakefeed up "
+                            "--env aws` from one checkout (ids come from the host names, "
+                            "kafka-N is node N, and are never renumbered)"
+                        )
                     hv.update(
                         {
-                            # Fixed by sorted name at first provision; never reused.
-                            "kafka_node_id": kafka.index(name) + 1,
-                            "kafka_broker_rack": host["availability_zone"],
+                            # Decided by Terraform from the host's name, never renumbered
+                            # (kafka-10 stays 10 whatever other hosts come and go).
+                            "kafka_node_id": node_id,
+                            # Names do not resolve inside a VPC: nodes and clients meet
+                            # at private addresses.
                             "kafka_advertised_host": host["private_ip"],
                         }
                     )
+                    if group == "kafka":
+                        hv["kafka_broker_rack"] = host["availability_zone"]
                 entry["hosts"][name] = hv
-        doc = {
-            "all": {
-                "vars": {
-                    "ansible_user": user,
-                    "lakefeed_wheelhouse": str(wheels),
-                    "shipper_s3_bucket": outputs["lake_bucket"],
-                    "shipper_s3_prefix": outputs["lake_prefix"],
-                    "shipper_s3_region": outputs["region"],
-                },
-                "children": groups,
-            }
+        known_hosts = self.target.state.resolve() / "known_hosts"
+        self.forget_replaced(hosts, known_hosts)
+        common: dict[str, Any] = {
+            "ansible_user": user,
+            # Cron has no agent and no terminal: host keys are learnt on first contact
+            # into the runner's own file, and a changed key on a known address is refused.
+            "ansible_ssh_common_args": (
+                f"-o StrictHostKeyChecking=accept-new -o UserKnownHostsFile={known_hosts}"
+            ),
         }
+        if inv.get("ssh_private_key_file"):
+            common["ansible_ssh_private_key_file"] = inv["ssh_private_key_file"]
+        common.update(
+            {
+                "lakefeed_wheelhouse": str(wheels),
+                "shipper_s3_bucket": outputs["lake_bucket"],
+                "shipper_s3_prefix": outputs["lake_prefix"],
+                "shipper_s3_region": outputs["region"],
+            }
+        )
+        if kafka_archive is not None:
+            # The release built from Maven Central's jars, as in the lab; a site that
+            # prefers Apache's archive sets kafka_local_archive: "" and
+            # kafka_archive_sha512 in inventories/aws/group_vars (they outrank this file).
+            common["kafka_local_archive"] = str(kafka_archive)
+        doc = {"all": {"vars": common, "children": groups}}
         path = self.target.hosts_file
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(
             "# Written by `lakefeed up --env aws` from terraform/envs/dev's outputs; do not "
             "edit.\n" + yaml.safe_dump(doc, sort_keys=False)
         )
+        tmp.replace(path)
         self.say(
             f"inventory: {path} ({len(hosts)} hosts: "
             + ", ".join(f"{g}={len(v['hosts'])}" for g, v in sorted(groups.items()))
             + ")"
         )
         return path
+
+    def forget_replaced(self, hosts: dict[str, dict[str, Any]], known_hosts: Path) -> None:
+        """A host whose instance Terraform replaced has new host keys, possibly at the old
+        address: forget what was learnt for it, or SSH refuses the new keys. The
+        instance ids of the last inventory are kept beside it."""
+        record = self.target.state / "instances.json"
+        before = json.loads(record.read_text()) if record.is_file() else {}
+        for name, host in hosts.items():
+            old = before.get(name)
+            if old and old["instance_id"] != host["instance_id"] and known_hosts.is_file():
+                for address in {old["address"], host["address"]}:
+                    subprocess.run(
+                        ["ssh-keygen", "-R", address, "-f", str(known_hosts)],
+                        capture_output=True,
+                        check=False,
+                    )
+                self.say(f"{name}: new instance {host['instance_id']}: its old host keys forgotten")
+        record.parent.mkdir(parents=True, exist_ok=True)
+        now = {
+            n: {"instance_id": h["instance_id"], "address": h["address"]} for n, h in hosts.items()
+        }
+        record.write_text(json.dumps(now, indent=2) + "\n")
 
     def configure(self, wheel: Path) -> int:
         t = self.target
@@ -229,13 +296,18 @@ class AwsRunner:
             raise ConfigError(f"--until {until!r}: use one of {', '.join(STAGES)}")
         self.remember_args()
         wheels = self.target.wheelhouse
-        wheel = wheelhouse.build(self.root, wheels)
+        wheel = wheelhouse.build(self.root, wheels, wheelhouse.platform_of(self.target.name))
         self.say(f"wheelhouse {wheels} ({wheel.name})")
+        self.say(
+            "Kafka release from Maven Central's jars (a few minutes the first time, then "
+            "cached in ~/.cache/lakefeed)"
+        )
+        kafka_archive = fetched(self.root, "build-kafka-archive")
         tf = self.terraform()
         outputs = self.provision(tf)
-        self.write_inventory(outputs, wheels)
+        self.write_inventory(outputs, wheels, kafka_archive)
         self.summary = {
-            "env": "aws",
+            "env": self.target.name,
             "hosts": len(outputs["inventory"]["hosts"]),
             "bucket": outputs["lake_bucket"],
             "stage": "inventory",
@@ -244,24 +316,81 @@ class AwsRunner:
             self.summary["changed"] = self.configure(wheel)
             self.summary["stage"] = "configure"
         if until == "smoke":
-            self.say("smoke check: every service on every host up and healthy")
-            if status.status(self.target, self.out) != 0:
-                raise LakefeedError("smoke check failed: see the table above")
+            self.smoke(outputs)
             self.summary["stage"] = "smoke"
         self.summary["seconds"] = round(time.monotonic() - self.started, 1)
         sys.stdout.write(json.dumps(self.summary) + "\n")  # the machine-readable result
         return 0
 
+    def smoke(self, outputs: dict[str, Any]) -> None:
+        self.say("smoke check: every service on every host up and healthy")
+        if status.status(self.target, self.out) != 0:
+            raise LakefeedError("smoke check failed: see the table above")
+
     # --- down ------------------------------------------------------------------------
+
+    def s3_client(self, region: str) -> Any:
+        import boto3  # noqa: PLC0415
+
+        return boto3.client(
+            "s3", region_name=region, endpoint_url=self.variables.get("endpoint_url")
+        )
+
+    def lake_objects(self, bucket: str, region: str) -> int | None:
+        """How many objects (any version) the lake bucket holds, up to one page; None when
+        the bucket cannot be read from here (no credentials, no permission)."""
+        from botocore.exceptions import BotoCoreError, ClientError  # noqa: PLC0415
+
+        try:
+            page = self.s3_client(region).list_object_versions(Bucket=bucket, MaxKeys=100)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("NoSuchBucket", "404"):
+                return 0
+            self.say(f"cannot list s3://{bucket}: {exc}")
+            return None
+        except BotoCoreError as exc:
+            self.say(f"cannot list s3://{bucket}: {exc}")
+            return None
+        return len(page.get("Versions", [])) + len(page.get("DeleteMarkers", []))
 
     def down(self, yes: bool = False, stdin: TextIO = sys.stdin) -> int:
         tf = self.terraform()
         self.say("terraform plan -destroy")
-        outcome = tf.plan(self.target.state / "down.tfplan", destroy=True)
+        plan_file = self.target.state / "down.tfplan"
+        outcome = tf.plan(plan_file, destroy=True)
         if not outcome.remove:
             self.say("nothing to destroy")
             self.target.hosts_file.unlink(missing_ok=True)
             return 0
+        # The lake: Terraform would strip the bucket's policy, public-access block,
+        # encryption and lifecycle first and then fail on a non-empty bucket, leaving it
+        # unprotected. A lake with data (and no lake_force_destroy) is left out whole.
+        keep_lake = False
+        shown = tf.show_json(plan_file)
+        bucket_state = _resource_values(shown.get("prior_state") or {}, _LAKE_BUCKET)
+        if bucket_state is not None and not bucket_state.get("force_destroy"):
+            bucket = str(bucket_state.get("bucket") or bucket_state.get("id"))
+            region = str(
+                bucket_state.get("region")
+                or shown.get("variables", {}).get("region", {}).get("value")
+                or "us-east-1"
+            )
+            held = self.lake_objects(bucket, region)
+            if held != 0:
+                keep_lake = True
+                what = "cannot be listed from here" if held is None else "holds data"
+                self.say(
+                    f"the lake s3://{bucket} {what}: it is kept, with its policy, "
+                    "public-access block, encryption and lifecycle; everything else goes"
+                )
+                others = sorted(
+                    {
+                        ".".join(addr.split(".")[:2])
+                        for _action, addr in outcome.planned
+                        if addr.startswith("module.") and not addr.startswith("module.lake.")
+                    }
+                )
+                outcome = tf.plan(plan_file, destroy=True, targets=others)
         if not yes:
             if not stdin.isatty():
                 raise ConfigError(
@@ -269,17 +398,55 @@ class AwsRunner:
                     "nothing was asked and nothing destroyed: pass --yes to confirm"
                 )
             self.out.write(
-                f"This destroys {outcome.remove} AWS resources (hosts, volumes, network, "
-                "and the lake bucket if it is empty). Type 'destroy' to go on: "
+                f"This destroys {outcome.remove} AWS resources (hosts, volumes, network"
+                + (
+                    ", but not the lake bucket, which holds data"
+                    if keep_lake
+                    else ", and the lake bucket, which is empty"
+                )
+                + "). Type 'destroy' to go on: "
             )
             self.out.flush()
             if stdin.readline().strip() != "destroy":
                 self.say("not confirmed; nothing destroyed")
                 return 1
+        # The hosts are going away: cron's rollout must not target them, even if the
+        # destroy fails half-way (the old file is kept beside the state to read).
+        if self.target.hosts_file.is_file():
+            self.target.hosts_file.replace(self.target.state / "hosts.yml.before-down")
         self.say("terraform apply (destroy)")
-        done = tf.apply(self.target.state / "down.tfplan")
-        (self.target.state / "down.tfplan").unlink(missing_ok=True)
-        self.target.hosts_file.unlink(missing_ok=True)
-        self.args_file.unlink(missing_ok=True)
+        done = tf.apply(plan_file)
+        plan_file.unlink(missing_ok=True)
+        (self.target.state / "hosts.yml.before-down").unlink(missing_ok=True)
         self.say(f"destroyed {done.remove} resources; the generated inventory is removed")
+        if keep_lake:
+            self.say(
+                "kept the lake bucket and its protections. To delete it too: empty it "
+                "(`aws s3 rm --recursive`, every version) and run `lakefeed down` again, or "
+                "set lake_force_destroy = true, run `lakefeed up --env aws --until "
+                "inventory`, then `lakefeed down`"
+            )
+            return 1
+        self.args_file.unlink(missing_ok=True)
         return 0
+
+
+_LAKE_BUCKET = "module.lake.aws_s3_bucket.this"
+
+
+def _natural(name: str) -> tuple[str, int]:
+    """kafka-2 before kafka-10."""
+    stem, _, number = name.rpartition("-")
+    return (stem, int(number)) if number.isdigit() else (name, 0)
+
+
+def _resource_values(state: dict[str, Any], address: str) -> dict[str, Any] | None:
+    """The attribute values of one resource in `terraform show -json`'s state."""
+    modules = [state.get("values", {}).get("root_module", {})]
+    while modules:
+        module = modules.pop()
+        for res in module.get("resources", []):
+            if res.get("address") == address:
+                return dict(res.get("values") or {})
+        modules += module.get("child_modules", [])
+    return None

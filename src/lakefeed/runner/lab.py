@@ -26,8 +26,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from lakefeed.errors import LakefeedError
 from lakefeed.lab import hosts
 from lakefeed.lab.local import fetched
-from lakefeed.record import SpoolName
-from lakefeed.runner import fingerprint, wheelhouse
+from lakefeed.runner import fingerprint, lake, wheelhouse
 from lakefeed.runner.ansible import (
     PlayResult,
     ansible_env,
@@ -42,7 +41,6 @@ PREFIX = "lf-lab"
 GROUPS = {"kafka": 3, "s3": 1}
 BUCKET = "lakefeed-lab"
 S3_PORT = 9000
-SAMPLE_DEST = "/var/lib/lakefeed/sample/x_stream.jsonl"
 # The archiver's and shipper's spool (archiver_spool_dir in roles/archiver/defaults).
 SPOOL_DIR = "/var/spool/lakefeed"
 SPOOL_DISK_MIB = 256
@@ -230,9 +228,6 @@ class LabRunner:
             "kafka_local_archive": str(kafka_archive),
             "lakefeed_wheelhouse": str(wheels),
             "shipper_s3_endpoint_url": endpoint,
-            "collector_files": [
-                {"src": str(self.root / "data" / "sample" / "x_stream.jsonl"), "dest": SAMPLE_DEST}
-            ],
         }
         self.paths.generated_vars.write_text(
             "# Written by `lakefeed up --env lab` (paths on this machine).\n"
@@ -265,54 +260,26 @@ class LabRunner:
 
     def smoke(self, creds: dict[str, str], timeout: float = 300) -> None:
         """Wait until every line of the sample is in the lake (after dedup by offset)."""
-        expected = sum(
-            1
-            for line in (self.root / "data/sample/x_stream.jsonl").read_bytes().splitlines()
-            if line.strip()
+        found = lake.wait_for(
+            self.s3_client(creds),
+            BUCKET,
+            "",
+            lake.sample_records(self.root),
+            timeout=timeout,
+            say=self.say,
+            hint="see `lakefeed status` and journalctl -u lakefeed-* on the lab hosts",
         )
-        client = self.s3_client(creds)
-        deadline = time.monotonic() + timeout
-        last = -1
-        while True:
-            offsets: set[tuple[str, int, int]] = set()
-            objects: dict[str, int] = {}
-            for page in client.get_paginator("list_objects_v2").paginate(Bucket=BUCKET):
-                for obj in page.get("Contents", []):
-                    name = SpoolName.parse(obj["Key"].rsplit("/", 1)[-1])
-                    if name is None:
-                        continue
-                    objects[obj["Key"]] = name.last - name.first + 1
-                    offsets.update(
-                        (name.topic, name.partition, o) for o in range(name.first, name.last + 1)
-                    )
-            if len(offsets) != last:
-                self.say(
-                    f"lake: {len(offsets)} records in {len(objects)} objects (sample: {expected})"
-                )
-                last = len(offsets)
-            if len(offsets) >= expected:
-                break
-            if time.monotonic() > deadline:
-                raise LakefeedError(
-                    f"smoke check: only {len(offsets)} of {expected} sample records reached "
-                    f"s3://{BUCKET} in {timeout:.0f}s; see `lakefeed status` and journalctl "
-                    "-u lakefeed-* on the lab hosts"
-                )
-            time.sleep(3)
-        prefixes: dict[str, int] = {}
-        for key, count in objects.items():
-            prefixes[key.rsplit("/", 1)[0]] = prefixes.get(key.rsplit("/", 1)[0], 0) + count
         self.say(
             f"the sample landed in s3://{BUCKET}/ ({self.lab.groups['s3'][0].ip()}:{S3_PORT}):"
         )
-        for prefix, count in sorted(prefixes.items()):
-            self.out.write(f"         {prefix}/  {count} records\n")
+        for prefix, records in sorted(found.by_prefix().items()):
+            self.out.write(f"         {prefix}/  {records} records\n")
 
     def up(self) -> int:
         kafka_archive = fetched(self.root, "build-kafka-archive")
         self.say(f"Kafka archive {kafka_archive.name} (from Maven Central jars)")
         wheels = self.paths.state / "wheelhouse"
-        wheel = wheelhouse.build(self.root, wheels)
+        wheel = wheelhouse.build(self.root, wheels, wheelhouse.this_machine())
         self.say(f"wheelhouse {wheels} ({wheel.name})")
         self.provision()
         creds = self.s3_credentials()
