@@ -1,4 +1,4 @@
-"""The `lakefeed` command: the three daemons, config checks, and (later) the runner."""
+"""The `lakefeed` command: the three daemons, config checks and the runner."""
 
 from __future__ import annotations
 
@@ -56,11 +56,22 @@ def _env_command(args: argparse.Namespace) -> int:
 
     from lakefeed.runner.aws import AwsRunner  # noqa: PLC0415
 
-    aws = AwsRunner(
-        _target(args),
-        endpoint_url=args.endpoint_url,
-        var_files=args.var_file,
-    )
+    aws: AwsRunner
+    if args.env == "aws-rehearsal":
+        from lakefeed.runner.rehearsal import RehearsalRunner  # noqa: PLC0415
+
+        if args.endpoint_url:
+            raise ConfigError(
+                "--endpoint-url: the rehearsal brings its own AWS API; use --env aws for yours"
+            )
+        aws = RehearsalRunner(_target(args), var_files=args.var_file, replace=args.replace)
+    else:
+        aws = AwsRunner(
+            _target(args),
+            endpoint_url=args.endpoint_url,
+            var_files=args.var_file,
+            replace=args.replace,
+        )
     if args.command == "up":
         return aws.up(until=args.until)
     if args.command == "plan":
@@ -98,7 +109,8 @@ def _build_wheelhouse(args: argparse.Namespace) -> int:
     from lakefeed.runner import wheelhouse  # noqa: PLC0415
     from lakefeed.runner.ansible import project_root  # noqa: PLC0415
 
-    wheel = wheelhouse.build(project_root(), args.dir)
+    target = wheelhouse.Platform(python=args.python, machine=args.machine)
+    wheel = wheelhouse.build(project_root(), args.dir, target)
     print(f"{args.dir}: {wheel.name} and {len(list(args.dir.glob('*.whl'))) - 1} dependencies")
     return 0
 
@@ -126,7 +138,9 @@ def _roles_reference(_args: argparse.Namespace) -> int:
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - one flat list of commands
+    from lakefeed.runner.wheelhouse import DEBIAN_12_AMD64 as wheelhouse_default  # noqa: PLC0415
+
     parser = argparse.ArgumentParser(
         prog="lakefeed",
         description="Stream APIs through Kafka into an S3 data lake.",
@@ -157,12 +171,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_check_config)
 
     def env_args(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--env", choices=["lab", "aws"], default="lab", help="default: lab")
+        p.add_argument(
+            "--env",
+            choices=["lab", "aws", "aws-rehearsal"],
+            default="lab",
+            help="default: lab; aws-rehearsal: the AWS path on local hosts (docs/aws.md)",
+        )
         p.add_argument(
             "--state-dir",
             type=Path,
             default=None,
-            help="runner state (lock, logs, wheelhouse); default .lab/ or .aws-state/",
+            help="runner state (lock, logs, wheelhouse); default .lab/, .aws-state/ or .rehearsal/",
         )
 
     for name, text in (
@@ -191,8 +210,18 @@ def build_parser() -> argparse.ArgumentParser:
                 default="smoke",
                 help="aws: stop after this stage (default: all of them)",
             )
+            p.add_argument(
+                "--replace",
+                action="append",
+                default=[],
+                metavar="HOST",
+                help="aws: terminate HOST (e.g. kafka-3) and create it anew; its data volume "
+                "is kept and reattached",
+            )
         if name == "down":
             p.add_argument("--yes", action="store_true", help="aws: destroy without asking")
+        if name != "up":
+            p.set_defaults(replace=[])
         p.set_defaults(func=_env_command)
 
     text = "roll out what changed, host by host behind the health gates (what cron runs)"
@@ -240,6 +269,16 @@ def build_parser() -> argparse.ArgumentParser:
         "wheel, into DIR: hosts install from it without reaching PyPI.",
     )
     p.add_argument("dir", type=Path)
+    p.add_argument(
+        "--python",
+        default=wheelhouse_default.python,
+        help=f"the hosts' Python, X.Y (default {wheelhouse_default.python}, Debian 12's)",
+    )
+    p.add_argument(
+        "--machine",
+        default=wheelhouse_default.machine,
+        help=f"the hosts' `uname -m` (default {wheelhouse_default.machine})",
+    )
     p.set_defaults(func=_build_wheelhouse)
 
     p = sub.add_parser(

@@ -118,11 +118,19 @@ class LabNetwork:
     """A Podman bridge network; its DNS (aardvark-dns) resolves each host by its name."""
 
     def __init__(
-        self, name: str, subnet: str | None = None, labels: Mapping[str, str] | None = None
+        self,
+        name: str,
+        subnet: str | None = None,
+        labels: Mapping[str, str] | None = None,
+        *,
+        dns: bool = True,
     ) -> None:
         self.name = name
         self.subnet = subnet
         self.labels = dict(labels or {})
+        # False: no name resolution at all (the AWS rehearsal: hosts know each other
+        # only as the roles tell them, as in a VPC).
+        self.dns = dns
 
     def exists(self) -> bool:
         return podman("network", "exists", self.name, check=False).returncode == 0
@@ -134,6 +142,8 @@ class LabNetwork:
         args = ["network", "create"]
         if self.subnet:
             args += ["--subnet", self.subnet]
+        if not self.dns:
+            args.append("--disable-dns")
         for key, value in self.labels.items():
             args += ["--label", f"{key}={value}"]
         result = podman(*args, self.name, check=False)
@@ -201,11 +211,16 @@ class LabHost:
         )
         return result.stdout.strip() if result.returncode == 0 else None
 
-    def start(self) -> LabHost:
-        """Boot the host; a running one is reused, a stopped one is recreated."""
+    def start(self, *, keep_stopped: bool = False) -> LabHost:
+        """Boot the host; a running one is reused, a stopped one is recreated (or, with
+        `keep_stopped`, booted again with its disk as it was, like a stopped instance)."""
         state = self.state()
         if state == "running":
             logger.info("host %s is running, reusing it", self.name)
+            return self
+        if state is not None and keep_stopped:
+            podman("start", self.name)
+            logger.info("started host %s again", self.name)
             return self
         if state is not None:
             # A stopped container's systemd state and address are stale: start afresh.

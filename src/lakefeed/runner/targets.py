@@ -4,7 +4,8 @@
 .lab/ (hosts, paths, the vaulted S3 keys and the vault password). `aws`: inventories/aws,
 whose hosts.yml `lakefeed up --env aws` writes from the Terraform outputs, and .aws-state/
 for the runner's files; the vault password comes from $LAKEFEED_VAULT_PASSWORD_FILE or
-.aws-state/vault-password.
+.aws-state/vault-password. `aws-rehearsal`: the AWS path against a local AWS API and
+local hosts (docs/aws.md), inventories/aws plus what it generates in .rehearsal/.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from pathlib import Path
 
 from lakefeed.errors import LakefeedError
 
-ENVS = ("lab", "aws")
+ENVS = ("lab", "aws", "aws-rehearsal")
 
 
 @dataclass(frozen=True)
@@ -41,7 +42,7 @@ class Target:
 
     def require_hosts(self) -> None:
         if not self.hosts_file.is_file():
-            how = "lakefeed up" if self.name == "lab" else "lakefeed up --env aws"
+            how = "lakefeed up" if self.name == "lab" else f"lakefeed up --env {self.name}"
             raise LakefeedError(
                 f"no {self.name} hosts yet ({self.hosts_file} is missing): run `{how}` first"
             )
@@ -58,10 +59,13 @@ def target(name: str, root: Path, state: Path | None = None) -> Target:
             hosts_file=state / "inventory" / "hosts.yml",
             vault_password_file=state / "vault-password",
         )
-    if name == "aws":
+    if name in ("aws", "aws-rehearsal"):
         # The default hosts file sits with the committed AWS settings; a separate state
-        # dir (tests, a second cluster) gets its own generated inventory beside them.
+        # dir (tests, a second cluster, the rehearsal) gets its own generated inventory
+        # beside them.
         committed = root / "inventories" / "aws"
+        if name == "aws-rehearsal":
+            state = state or root / ".rehearsal"
         inventories = (committed,) if state is None else (committed, state / "inventory")
         state = state or root / ".aws-state"
         env_password = os.environ.get("LAKEFEED_VAULT_PASSWORD_FILE")
@@ -72,7 +76,7 @@ def target(name: str, root: Path, state: Path | None = None) -> Target:
                 "file holding the ansible-vault password of inventories/aws"
             )
         return Target(
-            name="aws",
+            name=name,
             root=root,
             state=state,
             inventories=inventories,

@@ -1,0 +1,268 @@
+"""The AWS path, rehearsed: `lakefeed up|rollout|down --env aws-rehearsal` as a user runs them.
+
+One deploy for every case, in order (the module's tests share it and run top to bottom):
+Terraform applies terraform/envs/dev against the rehearsal's AWS API, one Debian systemd
+host per instance comes up at that instance's private IP, reachable only by SSH, names
+unresolvable, its user data run; site.yml configures them over SSH from the generated
+inventory; the sample lands in the lake bucket Terraform made. Then: nothing changes on a
+second `up`; cron's `rollout` (no agent, no terminal) does nothing; a disk that belongs to
+another node id is refused; a host is replaced and rejoins with its old volume; `down`
+keeps a lake with data and every protection on it, and removes everything once emptied.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from lakefeed.lab import hosts
+from lakefeed.runner import lake
+from lakefeed.runner.rehearsal import PREFIX, api_client
+
+ROOT = Path(__file__).resolve().parents[2]
+
+pytestmark = pytest.mark.rehearsal
+
+
+@dataclass
+class Rehearsal:
+    state: Path
+    outputs: dict[str, Any] = field(default_factory=dict)
+    logs: dict[str, str] = field(default_factory=dict)
+
+    def lakefeed(
+        self, *args: str, env: dict[str, str] | None = None, timeout: float = 2400
+    ) -> subprocess.CompletedProcess[str]:
+        command = args[0]
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "lakefeed.cli",
+                command,
+                "--env",
+                "aws-rehearsal",
+                "--state-dir",
+                str(self.state),
+                *args[1:],
+            ],
+            env=env if env is not None else {**os.environ, "LAKEFEED_PROJECT_DIR": str(ROOT)},
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+        self.logs[" ".join(args)] = done.stderr
+        return done
+
+    def client(self, service: str) -> Any:
+        return api_client(service, self.state / "aws-api-tls" / "ca.pem")
+
+    def inventory(self) -> dict[str, Any]:
+        return dict(yaml.safe_load((self.state / "inventory" / "hosts.yml").read_text()))
+
+    def ssh(self, name: str, command: str) -> subprocess.CompletedProcess[str]:
+        """As Ansible reaches the host: SSH to the inventory's address, with its key."""
+        inv = self.inventory()["all"]
+        address = inv["children"]["kafka"]["hosts"][name]["ansible_host"]
+        return subprocess.run(
+            [
+                "ssh",
+                "-i",
+                inv["vars"]["ansible_ssh_private_key_file"],
+                "-o",
+                "BatchMode=yes",
+                "-o",
+                f"UserKnownHostsFile={self.state}/known_hosts",
+                f"{inv['vars']['ansible_user']}@{address}",
+                command,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+
+
+def _summary(done: subprocess.CompletedProcess[str]) -> dict[str, Any]:
+    lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
+    assert lines, f"no JSON result line; stderr:\n{done.stderr[-6000:]}"
+    return dict(json.loads(lines[-1]))
+
+
+@pytest.fixture(scope="module")
+def rehearsal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Rehearsal]:
+    r = Rehearsal(tmp_path_factory.mktemp("rehearsal") / "state")
+    try:
+        yield r
+    finally:
+        # Whatever a failed case left: the API's account goes with its container.
+        if (r.state / "terraform-args.json").exists():
+            r.lakefeed("down", "--yes", timeout=900)
+        hosts.Lab(PREFIX, {}).down()
+
+
+def test_up_builds_configures_and_lands_the_sample(rehearsal: Rehearsal) -> None:
+    done = rehearsal.lakefeed("up")
+    assert done.returncode == 0, done.stderr[-8000:]
+    summary = _summary(done)
+    assert summary["stage"] == "smoke" and summary["hosts"] == 3, summary
+    assert "the sample landed in s3://" in done.stderr
+    found = lake.count(rehearsal.client("s3"), summary["bucket"], "raw/")
+    assert found.records == lake.sample_records(ROOT)
+
+
+def test_hosts_are_the_instances_terraform_made(rehearsal: Rehearsal) -> None:
+    ec2 = rehearsal.client("ec2")
+    inv = rehearsal.inventory()["all"]
+    kafka = inv["children"]["kafka"]["hosts"]
+    described = {
+        t["Value"]: i
+        for r in ec2.describe_instances()["Reservations"]
+        for i in r["Instances"]
+        if i["State"]["Name"] == "running"
+        for t in i.get("Tags", [])
+        if t["Key"] == "lakefeed:host"
+    }
+    assert set(described) == set(kafka) == {"kafka-1", "kafka-2", "kafka-3"}
+    for name, hv in kafka.items():
+        private = described[name]["PrivateIpAddress"]
+        # Reached at the private address only: never the public one moto invented.
+        assert hv["ansible_host"] == private and ipaddress.ip_address(private).is_private
+        assert hv["kafka_advertised_host"] == private
+        assert hv["kafka_node_id"] == int(name.rsplit("-", 1)[1])
+        container = hosts.LabHost(f"{PREFIX}-{name}", f"{PREFIX}-vpc")
+        assert container.ip() == private
+        # The user data mounted the data volume from its (stand-in) EBS device.
+        mounted = rehearsal.ssh(name, "findmnt -n -o SOURCE,TARGET /var/lib/kafka")
+        assert mounted.returncode == 0 and "/var/lib/kafka" in mounted.stdout, mounted
+        # No name resolution: a peer is unknown by name.
+        peer = rehearsal.ssh(name, "getent hosts kafka-1 kafka-2 kafka-3")
+        assert peer.returncode != 0 and not peer.stdout.strip(), peer
+    assert inv["vars"]["ansible_ssh_private_key_file"].endswith("id_ed25519")
+
+
+def test_a_second_up_changes_nothing(rehearsal: Rehearsal) -> None:
+    done = rehearsal.lakefeed("up")
+    assert done.returncode == 0, done.stderr[-8000:]
+    assert _summary(done)["changed"] == 0, done.stderr[-8000:]
+
+
+def test_rollout_from_cron_needs_no_agent_and_no_terminal(rehearsal: Rehearsal) -> None:
+    cron_env = {
+        "PATH": "/usr/bin:/bin",
+        "HOME": os.environ.get("HOME", "/root"),
+        "LANG": "C.UTF-8",
+        "LAKEFEED_PROJECT_DIR": str(ROOT),
+    }
+    done = rehearsal.lakefeed("rollout", env=cron_env)
+    assert done.returncode == 0, done.stderr[-8000:]
+    assert _summary(done)["result"] == "unchanged", done.stdout
+
+
+def test_a_disk_of_another_node_is_refused(rehearsal: Rehearsal, tmp_path: Path) -> None:
+    """kafka-3's disk says node 3; an inventory that calls it node 30 must not start it."""
+    inv = rehearsal.inventory()
+    inv["all"]["children"]["kafka"]["hosts"]["kafka-3"]["kafka_node_id"] = 30
+    wrong = tmp_path / "inventory"
+    (wrong / "group_vars").mkdir(parents=True)
+    (wrong / "hosts.yml").write_text(yaml.safe_dump(inv))
+    overrides = rehearsal.state / "inventory" / "group_vars" / "all"
+    (wrong / "group_vars" / "all").symlink_to(overrides)
+    from lakefeed.runner.ansible import ansible_env  # noqa: PLC0415
+
+    done = subprocess.run(
+        [
+            str(Path(sys.executable).parent / "ansible-playbook"),
+            *("-i", str(ROOT / "inventories" / "aws"), "-i", str(wrong)),
+            *("--limit", "kafka-3", str(ROOT / "playbooks" / "kafka.yml")),
+        ],
+        env={**ansible_env(), "ANSIBLE_STDOUT_CALLBACK": "ansible.builtin.json"},
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
+    assert done.returncode != 0
+    assert "meta.properties says this disk belongs to node 3" in done.stdout, done.stdout[-4000:]
+    running = rehearsal.ssh(
+        "kafka-3", "systemctl is-active kafka; sudo grep ^node.id /etc/kafka/server.properties"
+    )
+    assert running.stdout.split() == ["active", "node.id=3"], running
+
+
+def test_a_replaced_host_rejoins_with_its_volume(rehearsal: Rehearsal) -> None:
+    before = rehearsal.client("ec2").describe_instances(
+        Filters=[{"Name": "tag:lakefeed:host", "Values": ["kafka-3"]}]
+    )
+    old = {i["InstanceId"] for r in before["Reservations"] for i in r["Instances"]}
+    done = rehearsal.lakefeed("up", "--replace", "kafka-3")
+    assert done.returncode == 0, done.stderr[-8000:]
+    assert "kafka-3: instance replaced" in done.stderr
+    container = hosts.LabHost(f"{PREFIX}-kafka-3", f"{PREFIX}-vpc")
+    assert container.state() == "running"
+    after = rehearsal.client("ec2").describe_instances(
+        Filters=[
+            {"Name": "tag:lakefeed:host", "Values": ["kafka-3"]},
+            {"Name": "instance-state-name", "Values": ["running"]},
+        ]
+    )
+    new = {i["InstanceId"] for r in after["Reservations"] for i in r["Instances"]}
+    assert new and not new & old
+    # Its Kafka data came back with the volume: the same node, the same cluster.
+    meta = rehearsal.ssh("kafka-3", "sudo cat /var/lib/kafka/data/meta.properties")
+    assert "node.id=3" in meta.stdout, meta
+    assert rehearsal.lakefeed("status").returncode == 0
+
+
+def test_down_keeps_a_lake_with_data_and_its_protections(rehearsal: Rehearsal) -> None:
+    s3 = rehearsal.client("s3")
+    bucket = _bucket(rehearsal)
+    done = rehearsal.lakefeed("down", "--yes", timeout=900)
+    assert done.returncode == 1, done.stderr[-6000:]
+    assert "holds data: it is kept" in done.stderr
+    assert not (rehearsal.state / "inventory" / "hosts.yml").exists()
+    assert s3.get_bucket_policy(Bucket=bucket)["Policy"]
+    assert all(s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"].values())
+    assert s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]["Rules"]
+    assert s3.get_bucket_lifecycle_configuration(Bucket=bucket)["Rules"]
+    running = [
+        i
+        for r in rehearsal.client("ec2").describe_instances()["Reservations"]
+        for i in r["Instances"]
+        if i["State"]["Name"] == "running"
+    ]
+    assert running == []
+    assert hosts.LabHost(f"{PREFIX}-kafka-1", f"{PREFIX}-vpc").state() is None
+
+
+def test_down_removes_everything_once_the_lake_is_empty(rehearsal: Rehearsal) -> None:
+    s3 = rehearsal.client("s3")
+    bucket = _bucket(rehearsal)
+    versions = s3.list_object_versions(Bucket=bucket)
+    doomed = [
+        {"Key": v["Key"], "VersionId": v["VersionId"]}
+        for v in versions.get("Versions", []) + versions.get("DeleteMarkers", [])
+    ]
+    for i in range(0, len(doomed), 1000):
+        s3.delete_objects(Bucket=bucket, Delete={"Objects": doomed[i : i + 1000]})
+    done = rehearsal.lakefeed("down", "--yes", timeout=900)
+    assert done.returncode == 0, done.stderr[-6000:]
+    assert hosts.LabNetwork(f"{PREFIX}-vpc").exists() is False
+    assert not (rehearsal.state / "terraform-args.json").exists()
+
+
+def _bucket(rehearsal: Rehearsal) -> str:
+    tfvars = json.loads((rehearsal.state / "rehearsal.tfvars.json").read_text())
+    return str(tfvars["lake_bucket"])
