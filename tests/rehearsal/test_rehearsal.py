@@ -111,6 +111,7 @@ def rehearsal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Rehearsal]:
         if (r.state / "terraform-args.json").exists():
             r.lakefeed("down", "--yes", timeout=900)
         hosts.Lab(PREFIX, {}).down()
+        hosts.LabNetwork(f"{PREFIX}-vpc").remove()
 
 
 def test_up_builds_configures_and_lands_the_sample(rehearsal: Rehearsal) -> None:
