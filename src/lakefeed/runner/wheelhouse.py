@@ -10,6 +10,9 @@ with each host before installing.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import hashlib
 import json
 import logging
 import os
@@ -17,6 +20,8 @@ import platform as _platform
 import shutil
 import subprocess
 import sys
+import tempfile
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -69,8 +74,6 @@ def build(root: Path, dest: Path, target: Platform = DEBIAN_12_AMD64) -> Path:
     """Build lakefeed's wheel from `root` into `dest` (replacing an older one), plus the
     dependency wheels for `target`; returns the lakefeed wheel's path."""
     dest.mkdir(parents=True, exist_ok=True)
-    # setuptools reuses build/lib: a module deleted from src/ would ride along.
-    shutil.rmtree(root / "build", ignore_errors=True)
     for old in dest.glob("lakefeed-*.whl"):
         old.unlink()
     # The lakefeed role packs each build into <dest>-<build>.tar beside it; a new build
@@ -87,7 +90,12 @@ def build(root: Path, dest: Path, target: Platform = DEBIAN_12_AMD64) -> Path:
     # tree is an unchanged build and a rerun restarts nothing.
     env = {**os.environ, "SOURCE_DATE_EPOCH": "315532800"}
     # Our own wheel, always rebuilt (pure Python): its hash is the build id hosts compare.
-    _pip(env, [*pip, "wheel", "--no-deps", "--wheel-dir", str(dest), str(root)], "lakefeed")
+    # setuptools builds in root/build: two builds of one checkout at once (a rollout and
+    # a test run, two test lanes) would delete each other's files, so they take turns.
+    with _checkout_lock(root):
+        # setuptools reuses build/lib: a module deleted from src/ would ride along.
+        shutil.rmtree(root / "build", ignore_errors=True)
+        _pip(env, [*pip, "wheel", "--no-deps", "--wheel-dir", str(dest), str(root)], "lakefeed")
     wheels = sorted(dest.glob("lakefeed-*.whl"))
     if len(wheels) != 1:
         raise LakefeedError(f"expected one lakefeed wheel in {dest}, found {len(wheels)}")
@@ -108,6 +116,19 @@ def build(root: Path, dest: Path, target: Platform = DEBIAN_12_AMD64) -> Path:
     )
     marker.write_text(json.dumps(asdict(target), sort_keys=True) + "\n")
     return wheels[0]
+
+
+@contextlib.contextmanager
+def _checkout_lock(root: Path) -> Iterator[None]:
+    """An exclusive lock per checkout, outside it (in the system's temp directory)."""
+    digest = hashlib.sha256(str(root.resolve()).encode()).hexdigest()[:16]
+    path = Path(tempfile.gettempdir()) / f"lakefeed-wheel-{digest}.lock"
+    with path.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def _pip(env: dict[str, str], argv: list[str], what: str) -> None:
