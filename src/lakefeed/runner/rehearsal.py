@@ -98,7 +98,6 @@ class RehearsalRunner(AwsRunner):
             self.network,
             image="localhost/lakefeed-moto",
             labels={hosts.LABEL: prefix},
-            extra_args=["--ip", AWS_API_IP],
         )
 
     @staticmethod
