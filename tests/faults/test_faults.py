@@ -210,7 +210,7 @@ def test_a_full_rollout_while_records_flow(suite: Suite) -> None:
             started = time.monotonic()
             out = io.StringIO()
             rollout = Rollout(
-                target("lab", suite.lab.root, suite.lab.paths.state), restart_all=True, out=out
+                target("lab", suite.lab.root, suite.lab.target.state), restart_all=True, out=out
             )
             assert rollout.run() == 0, out.getvalue()[-3000:]
             sc.notes["rollout_seconds"] = round(time.monotonic() - started)

@@ -37,7 +37,7 @@ PROBE = """
 def test_generated_inventory_leaves_collector_files_to_group_vars(tmp_path: Path) -> None:
     runner = LabRunner(state=tmp_path / "state")
     runner.write_inventory("http://lf-lab-s31:9000", tmp_path / "wheels", tmp_path / "k.tgz")
-    generated = yaml.safe_load(runner.paths.generated_vars.read_text())
+    generated = yaml.safe_load(runner.target.generated_vars.read_text())
     assert "collector_files" not in generated
     probe = tmp_path / "playbooks" / "probe.yml"
     probe.parent.mkdir()
@@ -45,7 +45,7 @@ def test_generated_inventory_leaves_collector_files_to_group_vars(tmp_path: Path
     done = subprocess.run(
         [
             str(Path(sys.executable).parent / "ansible-playbook"),
-            *("-i", str(runner.paths.inventory), "-i", str(runner.paths.generated_inventory)),
+            *(f"-i{inventory}" for inventory in runner.target.inventories),
             str(probe),
         ],
         env={**ansible_env(), "ANSIBLE_STDOUT_CALLBACK": "ansible.builtin.json"},

@@ -33,7 +33,7 @@ def test_up_lands_the_sample_then_a_second_up_changes_nothing(lab: LabRunner) ->
         unit: kafka2.exec("systemctl", "show", "-p", "MainPID", "--value", unit).stdout
         for unit in ("kafka", "lakefeed-archiver", "lakefeed-shipper")
     }
-    again = LabRunner(out=io.StringIO(), prefix=lab.prefix, state=lab.paths.state)
+    again = LabRunner(out=io.StringIO(), prefix=lab.prefix, state=lab.target.state)
     assert again.up() == 0
     assert again.summary["changed"] == 0, "a second run must change nothing"
     for unit, pid in pids.items():
@@ -57,7 +57,7 @@ def test_hosts_have_what_the_roles_promise(lab: LabRunner) -> None:
     secret = lab.s3_credentials()["secret"]
     journal = kafka2.exec("journalctl", "--no-pager", "-o", "cat").stdout
     assert secret not in journal
-    vault = lab.paths.vault_file.read_text()
+    vault = lab.target.vault_file.read_text()
     assert vault.startswith("$ANSIBLE_VAULT") and secret not in vault
 
 
@@ -79,7 +79,7 @@ def test_services_are_hardened(lab: LabRunner) -> None:
 
 
 def test_status_and_rollout(lab: LabRunner) -> None:
-    check_status_and_rollout(lab, lab.paths.state)
+    check_status_and_rollout(lab, lab.target.state)
 
 
 def _rollout_cli(state: Path, *args: str) -> subprocess.Popen[str]:

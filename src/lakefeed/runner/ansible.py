@@ -15,9 +15,12 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from lakefeed.errors import LakefeedError
+
+if TYPE_CHECKING:
+    from lakefeed.runner.targets import Target
 
 logger = logging.getLogger(__name__)
 
@@ -197,6 +200,28 @@ def run_playbook(
         stats={k: v for k, v in stats.items() if isinstance(v, dict)},
         failures=failures,
         seconds=time.monotonic() - started,
+    )
+
+
+def deploy(
+    target: Target,
+    record: dict[str, Any],
+    *,
+    restart_all: bool = False,
+    extravars: dict[str, Any] | None = None,
+    out: TextIO = sys.stderr,
+) -> PlayResult:
+    """site.yml over an environment's inventories, with the deploy record the hosts keep:
+    the one way every runner changes hosts (`up` in each environment, `rollout`). Returns
+    its result; the caller says what a failure means."""
+    return run_playbook(
+        target.root / "site.yml",
+        list(target.inventories),
+        target.state / "runner",
+        extravars={**(extravars or {}), **site_extravars(record, restart_all=restart_all)},
+        vault_password_file=target.vault_password_file,
+        event_log=target.events_log,
+        out=out,
     )
 
 

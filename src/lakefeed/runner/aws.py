@@ -25,7 +25,7 @@ import yaml
 from lakefeed.errors import ConfigError, LakefeedError
 from lakefeed.lab.local import fetched
 from lakefeed.runner import fingerprint, status, wheelhouse
-from lakefeed.runner.ansible import run_playbook, site_extravars
+from lakefeed.runner.ansible import deploy, run_playbook
 from lakefeed.runner.targets import Target
 from lakefeed.runner.terraform import Outcome, Terraform
 
@@ -264,15 +264,7 @@ class AwsRunner:
         if not wait.ok:
             raise LakefeedError("hosts not reachable over SSH:\n  " + "\n  ".join(wait.failures))
         self.say("configuring with site.yml")
-        result = run_playbook(
-            self.root / "site.yml",
-            list(t.inventories),
-            t.state / "runner",
-            extravars=site_extravars(fingerprint.desired(self.root, t.inventories, wheel)),
-            vault_password_file=t.vault_password_file,
-            event_log=t.state / "events.jsonl",
-            out=self.out,
-        )
+        result = deploy(t, fingerprint.desired(self.root, t.inventories, wheel), out=self.out)
         if not result.ok:
             raise LakefeedError("site.yml failed:\n  " + "\n  ".join(result.failures))
         self.say(f"site.yml done in {result.seconds:.0f}s: changed={result.changed}")

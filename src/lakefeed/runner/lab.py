@@ -16,7 +16,6 @@ import shutil
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -27,13 +26,8 @@ from lakefeed.errors import LakefeedError
 from lakefeed.lab import hosts
 from lakefeed.lab.local import fetched
 from lakefeed.runner import fingerprint, lake, wheelhouse
-from lakefeed.runner.ansible import (
-    PlayResult,
-    ansible_env,
-    project_root,
-    run_playbook,
-    site_extravars,
-)
+from lakefeed.runner.ansible import PlayResult, ansible_env, deploy, project_root
+from lakefeed.runner.targets import target
 
 logger = logging.getLogger(__name__)
 
@@ -46,50 +40,18 @@ SPOOL_DIR = "/var/spool/lakefeed"
 SPOOL_DISK_MIB = 256
 
 
-@dataclass
-class Paths:
-    root: Path
-    state: Path
-
-    @property
-    def inventory(self) -> Path:
-        """The committed lab settings (group_vars only, the same on every machine)."""
-        return self.root / "inventories" / "lab"
-
-    @property
-    def generated_inventory(self) -> Path:
-        """This machine's hosts, paths and vaulted secrets, written by `up`."""
-        return self.state / "inventory"
-
-    @property
-    def hosts_file(self) -> Path:
-        return self.generated_inventory / "hosts.yml"
-
-    @property
-    def generated_vars(self) -> Path:
-        return self.generated_inventory / "group_vars" / "all" / "generated.yml"
-
-    @property
-    def vault_file(self) -> Path:
-        return self.generated_inventory / "group_vars" / "all" / "vault.yml"
-
-    @property
-    def vault_password(self) -> Path:
-        return self.state / "vault-password"
-
-
 class LabRunner:
     def __init__(
         self, out: TextIO = sys.stderr, prefix: str = PREFIX, state: Path | None = None
     ) -> None:
         self.root = project_root()
-        self.paths = Paths(self.root, state or self.root / ".lab")
+        self.target = target("lab", self.root, state)
         self.out = out
         self.prefix = prefix
         self.lab = hosts.Lab(prefix, GROUPS)
         # The archiver's spool on a disk of its own, as on AWS (the data volume): small
         # enough that a full disk is a thing the fault suite can make happen.
-        self.spool_disk = hosts.LoopDisk(self.paths.state / "disks" / "spool.img", SPOOL_DISK_MIB)
+        self.spool_disk = hosts.LoopDisk(self.target.state / "disks" / "spool.img", SPOOL_DISK_MIB)
         self.started = time.monotonic()
         self.summary: dict[str, Any] = {}
 
@@ -105,7 +67,7 @@ class LabRunner:
                 str(Path(sys.executable).parent / "ansible-vault"),
                 *args,
                 "--vault-password-file",
-                str(self.paths.vault_password),
+                str(self.target.own_vault_password),
             ],
             input=data,
             capture_output=True,
@@ -119,13 +81,14 @@ class LabRunner:
 
     def s3_credentials(self) -> dict[str, str]:
         """Generated once, kept in ansible-vault (the password file is 0600 in .lab/)."""
-        self.paths.state.mkdir(mode=0o700, parents=True, exist_ok=True)
-        if not self.paths.vault_password.exists():
-            fd = os.open(self.paths.vault_password, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        self.target.state.mkdir(mode=0o700, parents=True, exist_ok=True)
+        password = self.target.own_vault_password
+        if not password.exists():
+            fd = os.open(password, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             with os.fdopen(fd, "w") as f:
                 f.write(secrets.token_urlsafe(32) + "\n")
-        if self.paths.vault_file.exists():
-            data = yaml.safe_load(self._vault("view", str(self.paths.vault_file)))
+        if self.target.vault_file.exists():
+            data = yaml.safe_load(self._vault("view", str(self.target.vault_file)))
             return {
                 "access": data["shipper_s3_access_key"],
                 "secret": data["shipper_s3_secret_key"],
@@ -134,8 +97,8 @@ class LabRunner:
         plain = yaml.safe_dump(
             {"shipper_s3_access_key": creds["access"], "shipper_s3_secret_key": creds["secret"]}
         )
-        self.paths.vault_file.parent.mkdir(parents=True, exist_ok=True)
-        self._vault("encrypt", "--output", str(self.paths.vault_file), "-", data=plain)
+        self.target.vault_file.parent.mkdir(parents=True, exist_ok=True)
+        self._vault("encrypt", "--output", str(self.target.vault_file), "-", data=plain)
         return creds
 
     # --- provision ---------------------------------------------------------------------
@@ -219,8 +182,8 @@ class LabRunner:
         children["collector"] = {"hosts": {kafka_hosts[0]: {}}}
         children["archiver"] = {"hosts": {self.archiver_host.hostname: {}}}
         children["shipper"] = {"hosts": {self.archiver_host.hostname: {}}}
-        self.paths.generated_vars.parent.mkdir(parents=True, exist_ok=True)
-        self.paths.hosts_file.write_text(
+        self.target.generated_vars.parent.mkdir(parents=True, exist_ok=True)
+        self.target.hosts_file.write_text(
             "# Written by `lakefeed up --env lab`; removed by `lakefeed down`.\n"
             + yaml.safe_dump(inv, sort_keys=False)
         )
@@ -229,7 +192,7 @@ class LabRunner:
             "lakefeed_wheelhouse": str(wheels),
             "shipper_s3_endpoint_url": endpoint,
         }
-        self.paths.generated_vars.write_text(
+        self.target.generated_vars.write_text(
             "# Written by `lakefeed up --env lab` (paths on this machine).\n"
             + yaml.safe_dump(generated, sort_keys=False)
         )
@@ -238,19 +201,10 @@ class LabRunner:
 
     def configure(self, wheel: Path) -> PlayResult:
         self.say("configuring with site.yml (progress below; events in .lab/events.jsonl)")
-        inventories = [self.paths.inventory, self.paths.generated_inventory]
         # Recorded on the hosts at the end, so a later `lakefeed rollout` of an unchanged
         # checkout knows there is nothing to do.
-        record = fingerprint.desired(self.root, inventories, wheel)
-        result = run_playbook(
-            self.root / "site.yml",
-            inventories,
-            self.paths.state / "runner",
-            extravars=site_extravars(record),
-            vault_password_file=self.paths.vault_password,
-            event_log=self.paths.state / "events.jsonl",
-            out=self.out,
-        )
+        record = fingerprint.desired(self.root, self.target.inventories, wheel)
+        result = deploy(self.target, record, out=self.out)
         if not result.ok:
             raise LakefeedError(
                 "site.yml failed:\n  " + "\n  ".join(result.failures or [result.status])
@@ -278,7 +232,7 @@ class LabRunner:
     def up(self) -> int:
         kafka_archive = fetched(self.root, "build-kafka-archive")
         self.say(f"Kafka archive {kafka_archive.name} (from Maven Central jars)")
-        wheels = self.paths.state / "wheelhouse"
+        wheels = self.target.wheelhouse
         wheel = wheelhouse.build(self.root, wheels, wheelhouse.this_machine())
         self.say(f"wheelhouse {wheels} ({wheel.name})")
         self.provision()
@@ -301,7 +255,7 @@ class LabRunner:
         self.say(f"removing the lab hosts and network ({self.prefix}-*)")
         self.lab.down()
         self.spool_disk.remove()
-        shutil.rmtree(self.paths.generated_inventory, ignore_errors=True)
-        self.paths.vault_password.unlink(missing_ok=True)
+        shutil.rmtree(self.target.generated_inventory, ignore_errors=True)
+        self.target.own_vault_password.unlink(missing_ok=True)
         self.say("lab removed (caches in ~/.cache/lakefeed are kept)")
         return 0

@@ -27,7 +27,7 @@ from typing import Any, TextIO
 
 from lakefeed.errors import LakefeedError
 from lakefeed.runner import fingerprint, status, wheelhouse
-from lakefeed.runner.ansible import run_playbook, site_extravars
+from lakefeed.runner.ansible import deploy
 from lakefeed.runner.targets import Target
 
 EXIT_LOCKED = 75
@@ -149,15 +149,8 @@ class Rollout:
         if self.restart_all:
             self.say("--restart-all: every Kafka node and daemon restarts, one host at a time")
 
-        extravars = {**self.extravars, **site_extravars(want, restart_all=self.restart_all)}
-        result = run_playbook(
-            t.root / "site.yml",
-            list(t.inventories),
-            t.state / "runner",
-            extravars=extravars,
-            vault_password_file=t.vault_password_file,
-            event_log=t.state / "events.jsonl",
-            out=self.out,
+        result = deploy(
+            t, want, restart_all=self.restart_all, extravars=self.extravars, out=self.out
         )
         self.record["changed"] = result.changed
         self.record["changed_by_host"] = {

@@ -33,6 +33,29 @@ class Target:
         return self.state / "wheelhouse"
 
     @property
+    def generated_inventory(self) -> Path:
+        """Where `up` writes this machine's inventory: hosts.yml and, for the lab, the
+        generated paths and vaulted secrets in group_vars/all."""
+        return self.hosts_file.parent
+
+    @property
+    def generated_vars(self) -> Path:
+        return self.generated_inventory / "group_vars" / "all" / "generated.yml"
+
+    @property
+    def vault_file(self) -> Path:
+        return self.generated_inventory / "group_vars" / "all" / "vault.yml"
+
+    @property
+    def own_vault_password(self) -> Path:
+        """The vault password `up` makes when none is given (the lab's, always)."""
+        return self.state / "vault-password"
+
+    @property
+    def events_log(self) -> Path:
+        return self.state / "events.jsonl"
+
+    @property
     def rollout_log(self) -> Path:
         return self.state / "rollout.jsonl"
 
