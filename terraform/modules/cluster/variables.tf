@@ -12,8 +12,10 @@ variable "groups" {
   description = <<-EOT
     Hosts by group: each group's count hosts are named <group>-1..<group>-N (underscores
     become hyphens) and tagged lakefeed:group=<group>, which is also their Ansible group.
-    "kafka" is required: at least 3 hosts (replication factor 3) and an odd count, unless
-    a "kafka_controller" group holds the KRaft quorum, which must then be odd. Kafka node
+    "kafka" is required: at least 3 hosts (replication factor 3). Without a
+    "kafka_controller" group every kafka host is also a KRaft controller and a new
+    cluster's voters are an odd number of them (4 hosts: 3 voters, 1 observer); with
+    one, its count must be odd (all dedicated controllers vote). Kafka node
     ids follow the names and never change: kafka-<n> is node n, kafka-controller-<n> is
     node 9000 + n (tag lakefeed:node-id, output hosts[*].node_id). Hosts of a
     group with data_volume_gb > 0 get a separate encrypted gp3 volume mounted at
@@ -46,12 +48,8 @@ variable "groups" {
   }
 
   validation {
-    condition = (
-      contains(keys(var.groups), "kafka_controller")
-      ? try(var.groups["kafka_controller"].count % 2 == 1, false)
-      : try(var.groups["kafka"].count % 2 == 1, false)
-    )
-    error_message = "The KRaft quorum needs an odd number of voters: make the \"kafka\" count odd (3, 5, ...), or the \"kafka_controller\" count when dedicated controllers are used."
+    condition     = !contains(keys(var.groups), "kafka_controller") || try(var.groups["kafka_controller"].count % 2 == 1, false)
+    error_message = "Dedicated KRaft controllers all vote: make the \"kafka_controller\" count odd (3 or 5)."
   }
 
   validation {

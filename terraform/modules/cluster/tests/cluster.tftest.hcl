@@ -164,11 +164,29 @@ run "node_ids_follow_host_numbers" {
   }
 }
 
-run "rejects_even_kafka_count" {
+run "accepts_even_kafka_count" {
+  # Combined mode: the kafka role makes an odd number of them voters (4 hosts: 3 and an
+  # observer), so a cluster can grow by one broker.
   command = plan
 
   variables {
     groups = { kafka = { count = 4, instance_type = "t3.large", data_volume_gb = 100 } }
+  }
+
+  assert {
+    condition     = length(aws_instance.host) == 4
+    error_message = "Four Kafka hosts must be planned."
+  }
+}
+
+run "rejects_even_dedicated_controllers" {
+  command = plan
+
+  variables {
+    groups = {
+      kafka            = { count = 3, instance_type = "t3.large", data_volume_gb = 100 }
+      kafka_controller = { count = 2, instance_type = "t3.medium", data_volume_gb = 20 }
+    }
   }
 
   expect_failures = [var.groups]

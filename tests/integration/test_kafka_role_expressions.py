@@ -1,0 +1,99 @@
+"""Expressions of the kafka role that decide how a node's storage is formatted,
+evaluated by Ansible exactly as written in the role.
+
+- The cluster id: a node with an empty disk (a broker added, a disk replaced, a first
+  deploy finished by a second run) must get the id the formatted nodes already have; with
+  another one every peer refuses it (INCONSISTENT_CLUSTER_ID) and it never joins.
+- A new cluster's voters: an odd number of the controllers.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from lakefeed.runner.ansible import ansible_env
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def expression() -> str:
+    tasks = yaml.safe_load((ROOT / "roles/kafka/tasks/configure.yml").read_text())
+    task = next(t for t in tasks if t["name"].startswith("Pick the cluster id"))
+    return str(task["ansible.builtin.set_fact"]["__kafka_cluster_ids_on_disk"])
+
+
+def evaluate(tmp_path: Path, expr: str, variables: dict[str, Any], hosts: dict[str, Any]) -> Any:
+    """The value of one role expression, with these play vars and inventory hosts."""
+    inventory = tmp_path / "hosts.yml"
+    inventory.write_text(
+        yaml.safe_dump(
+            {
+                "all": {
+                    "hosts": {
+                        "localhost": {
+                            "ansible_connection": "local",
+                            "ansible_python_interpreter": sys.executable,
+                        },
+                        **hosts,
+                    }
+                }
+            }
+        )
+    )
+    playbook = tmp_path / "pick.yml"
+    playbook.write_text(
+        yaml.safe_dump(
+            [
+                {
+                    "hosts": "localhost",
+                    "gather_facts": False,
+                    "vars": {**variables, "picked": expr},
+                    "tasks": [{"ansible.builtin.debug": {"msg": "{{ picked | to_json }}"}}],
+                }
+            ]
+        )
+    )
+    done = subprocess.run(
+        [str(Path(sys.executable).parent / "ansible-playbook"), f"-i{inventory}", str(playbook)],
+        env={**ansible_env(), "ANSIBLE_STDOUT_CALLBACK": "ansible.builtin.json"},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
+    return json.loads(json.loads(done.stdout)["plays"][0]["tasks"][0]["hosts"]["localhost"]["msg"])
+
+
+def test_the_cluster_id_on_disk_is_found(tmp_path: Path) -> None:
+    metas = {
+        "kafka-1": {"node.id": "1", "directory.id": "d1", "cluster.id": "UryoZS_TqFvjtJQVoVcX_g"},
+        "kafka-2": {},  # not formatted yet
+        "kafka-3": {"node.id": "3", "directory.id": "d3", "cluster.id": "UryoZS_TqFvjtJQVoVcX_g"},
+    }
+    picked = evaluate(
+        tmp_path,
+        expression(),
+        {"__kafka_members": list(metas)},
+        {name: {"__kafka_meta": meta} for name, meta in metas.items()},
+    )
+    assert picked == ["UryoZS_TqFvjtJQVoVcX_g"]
+
+
+@pytest.mark.parametrize(("controllers", "voters"), [(1, 1), (3, 3), (4, 3), (5, 5), (6, 5)])
+def test_a_new_cluster_has_an_odd_number_of_voters(
+    tmp_path: Path, controllers: int, voters: int
+) -> None:
+    role_vars = yaml.safe_load((ROOT / "roles/kafka/vars/main.yml").read_text())
+    names = [f"kafka-{i}" for i in range(1, controllers + 1)]
+    picked = evaluate(
+        tmp_path, role_vars["__kafka_initial_voters"], {"__kafka_controllers": names}, {}
+    )
+    assert picked == names[:voters]
