@@ -234,6 +234,13 @@ def test_hosts_are_the_instances_terraform_made(rehearsal: Rehearsal) -> None:
         peer = rehearsal.ssh(name, "getent hosts kafka-1 kafka-2 kafka-3")
         assert peer.returncode != 0 and not peer.stdout.strip(), peer
     assert inv["vars"]["ansible_ssh_private_key_file"].endswith("id_ed25519")
+    # Every broker describes its log directory (kafka-log-dirs, and kafka-reassign-partitions
+    # --execute, need it): the unit's sandbox must leave Java /proc/mounts, here as on EC2.
+    log_dirs = "org.apache.kafka.tools.LogDirsCommand"
+    described = rehearsal.kafka_tool("kafka-1", log_dirs, "--describe")
+    brokers = json.loads(described.splitlines()[-1])["brokers"]
+    assert sorted(b["broker"] for b in brokers) == [1, 2, 3], described
+    assert all(d["error"] is None for b in brokers for d in b["logDirs"]), described
 
 
 def test_a_second_up_changes_nothing(rehearsal: Rehearsal) -> None:
