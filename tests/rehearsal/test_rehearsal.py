@@ -294,11 +294,11 @@ def test_a_disk_of_another_node_is_refused(rehearsal: Rehearsal, tmp_path: Path)
     assert running.stdout.split() == ["active", "node.id=3"], running
 
 
-def test_a_fourth_broker_joins(rehearsal: Rehearsal, tmp_path: Path) -> None:
+def test_a_fourth_broker_joins_and_gets_its_share(rehearsal: Rehearsal, tmp_path: Path) -> None:
     """Scale 3 -> 4 as a user does: one more Kafka host in the tfvars, `up`. Ids stay, the
     new node joins as a broker and as a controller observer (the quorum keeps its three
-    voters), in the next zone round-robin (kafka-1's). Moving existing partitions onto it
-    is a manual step (docs/operations.md) and not rehearsed yet."""
+    voters), in the next zone round-robin (kafka-1's), and replicas move onto it,
+    rack-aware: it shares kafka-1's."""
     before = rehearsal.inventory()["all"]["children"]["kafka"]["hosts"]
     scale = tmp_path / "four.tfvars.json"
     scale.write_text(
@@ -329,6 +329,13 @@ def test_a_fourth_broker_joins(rehearsal: Rehearsal, tmp_path: Path) -> None:
     # Registered and serving: the health gate counts every broker of the inventory.
     health = rehearsal.ssh("kafka-4", "sudo /usr/local/bin/kafka-health")
     assert health.stdout.strip() == "healthy", health
+    described = rehearsal.kafka_tool("kafka-4", "org.apache.kafka.tools.TopicCommand", "--describe")
+    replicas = [
+        [int(b) for b in m[1].split(",")] for m in re.finditer(r"Replicas:\s*([\d,]+)", described)
+    ]
+    rack = {hv["kafka_node_id"]: hv["kafka_broker_rack"] for hv in kafka.values()}
+    assert sum(4 in r for r in replicas) > 0, described
+    assert all(len({rack[b] for b in r}) == len(r) for r in replicas if len(r) == 3), described
     # The cluster is whole afterwards, and the next `up` changes nothing.
     assert rehearsal.lakefeed("status").returncode == 0
     again = rehearsal.lakefeed("up")
