@@ -44,6 +44,12 @@ def _check_config(args: argparse.Namespace) -> int:
     return 0
 
 
+def _wait_healthy(args: argparse.Namespace) -> int:
+    from lakefeed import healthgate  # noqa: PLC0415
+
+    return healthgate.wait(args.unit, args.port, args.timeout)
+
+
 def _env_command(args: argparse.Namespace) -> int:
     logs.setup("WARNING")
     if args.env == "lab":
@@ -156,6 +162,13 @@ def build_parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - one flat list 
         p = sub.add_parser(name, help=text, description=text)
         p.add_argument("--config", "-c", required=True, type=Path, help="YAML config file")
         p.set_defaults(func=_daemon(kind))
+
+    text = "on a daemon's host: wait until its unit runs and /healthz is green, or say why not"
+    p = sub.add_parser("wait-healthy", help=text, description=text + " (exit 1).")
+    p.add_argument("unit", help="the systemd unit, e.g. lakefeed-shipper")
+    p.add_argument("--port", type=int, required=True, help="the daemon's /healthz port")
+    p.add_argument("--timeout", type=float, default=60.0, help="seconds (default 60)")
+    p.set_defaults(func=_wait_healthy)
 
     p = sub.add_parser(
         "check-config",

@@ -63,3 +63,13 @@ def test_generated_inventory_leaves_collector_files_to_group_vars(tmp_path: Path
     # The committed path is relative to playbooks/ and names the bundled sample.
     src = Path(files[0]["src"].replace(str(probe.parent), str(ROOT / "playbooks")))
     assert src.resolve() == (ROOT / "data" / "sample" / "x_stream.jsonl").resolve()
+
+
+def test_the_lab_vault_is_made_and_read_with_the_checkouts_ansible_cfg(tmp_path: Path) -> None:
+    """ansible.cfg names a vault password file (scripts/vault-password) so that plain
+    `ansible-playbook site.yml` works; `up` encrypting the lab's S3 credentials with its own
+    password as well gave ansible-vault two passwords to choose from, and it refused."""
+    runner = LabRunner(state=tmp_path / "state")
+    made = runner.s3_credentials()
+    assert runner.target.vault_file.read_text().startswith("$ANSIBLE_VAULT")
+    assert LabRunner(state=tmp_path / "state").s3_credentials() == made

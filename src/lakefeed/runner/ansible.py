@@ -157,8 +157,6 @@ def run_playbook(
 
     private_dir.mkdir(parents=True, exist_ok=True)
     cmdline = []
-    if vault_password_file is not None:
-        cmdline += ["--vault-password-file", str(vault_password_file)]
     if check:
         cmdline += ["--check", "--diff"]
     root = project_root()
@@ -178,8 +176,7 @@ def run_playbook(
             cmdline=" ".join(cmdline) or None,
             limit=limit,
             envvars={
-                "ANSIBLE_CONFIG": str(root / "ansible.cfg"),
-                "ANSIBLE_ROLES_PATH": str(root / "roles"),
+                **ansible_env(vault_password_file, inherit=False),
                 "ANSIBLE_FORCE_COLOR": "0",
             },
             event_handler=progress,
@@ -225,11 +222,16 @@ def deploy(
     )
 
 
-def ansible_env() -> dict[str, str]:
-    """Environment for running ansible CLI tools the same way the runner does."""
+def ansible_env(vault_password_file: Path | None = None, *, inherit: bool = True) -> dict[str, str]:
+    """Environment for running ansible CLI tools the same way the runner does. A vault
+    password file given here replaces ansible.cfg's (scripts/vault-password, for plain
+    `ansible-playbook` in the checkout): one password, not two that `ansible-vault
+    encrypt` could not choose between."""
     root = project_root()
-    return {
-        **os.environ,
+    env = {
         "ANSIBLE_CONFIG": str(root / "ansible.cfg"),
         "ANSIBLE_ROLES_PATH": str(root / "roles"),
     }
+    if vault_password_file is not None:
+        env["ANSIBLE_VAULT_PASSWORD_FILE"] = str(vault_password_file)
+    return {**os.environ, **env} if inherit else env

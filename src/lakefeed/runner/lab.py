@@ -63,17 +63,12 @@ class LabRunner:
 
     def _vault(self, *args: str, data: str | None = None) -> str:
         proc = subprocess.run(
-            [
-                str(Path(sys.executable).parent / "ansible-vault"),
-                *args,
-                "--vault-password-file",
-                str(self.target.own_vault_password),
-            ],
+            [str(Path(sys.executable).parent / "ansible-vault"), *args],
             input=data,
             capture_output=True,
             text=True,
             check=False,
-            env=ansible_env(),
+            env=ansible_env(self.target.own_vault_password),
         )
         if proc.returncode != 0:
             raise LakefeedError(f"ansible-vault {args[0]} failed: {proc.stderr.strip()}")
