@@ -9,12 +9,11 @@ throttles.
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 from lakefeed.lab.local import LocalKafka
+from tests.support.modules import run_module
 
 ROOT = Path(__file__).resolve().parents[2]
 MODULE = ROOT / "roles/kafka/library/lakefeed_kafka_spread.py"
@@ -28,16 +27,7 @@ def run(kafka: LocalKafka, tmp_path: Path, **args: Any) -> dict[str, Any]:
         "log4j_config": str(kafka.home / "log4j2.properties"),
         **args,
     }
-    argfile = tmp_path / "args.json"
-    argfile.write_text(json.dumps({"ANSIBLE_MODULE_ARGS": params}))
-    done = subprocess.run(
-        [sys.executable, str(MODULE), str(argfile)],
-        capture_output=True,
-        text=True,
-        timeout=180,
-        check=False,
-    )
-    return dict(json.loads(done.stdout))
+    return run_module(MODULE, params, tmp_path)
 
 
 def test_a_balanced_cluster_changes_nothing(kafka: LocalKafka, tmp_path: Path) -> None:

@@ -54,6 +54,25 @@ def tool(module, main, *args):
     return module.run_command(argv)
 
 
+def parse_configs(text):
+    """TopicCommand's `Configs:` field, `k=v,k=v`, where a value may hold commas
+    (`cleanup.policy=compact,delete`): a piece without `=` continues the value before it."""
+    configs = {}
+    key = None
+    for piece in text.split(","):
+        if "=" in piece:
+            key, value = piece.split("=", 1)
+            configs[key] = value
+        elif key is not None:
+            configs[key] += "," + piece
+    return configs
+
+
+def add_config_arg(configs):
+    """ConfigCommand's --add-config splits on commas; a list value goes in brackets."""
+    return ",".join(f"{k}=[{v}]" if "," in v else f"{k}={v}" for k, v in configs.items())
+
+
 def describe(module):
     rc, out, err = tool(
         module,
@@ -69,7 +88,7 @@ def describe(module):
     for line in out.splitlines():
         m = HEADER.search(line)
         if m:
-            configs = dict(kv.split("=", 1) for kv in m["configs"].split(",") if "=" in kv)
+            configs = parse_configs(m["configs"])
             return {"partitions": int(m["partitions"]), "rf": int(m["rf"]), "configs": configs}
     module.fail_json(msg=f"cannot parse the topic description: {out}")
     return None
@@ -153,7 +172,7 @@ def main():
                 "--entity-name",
                 p["name"],
                 "--add-config",
-                ",".join(f"{k}={v}" for k, v in differ.items()),
+                add_config_arg(differ),
             )
             if rc != 0:
                 module.fail_json(msg=f"cannot set topic configs: {err or out}", rc=rc)
