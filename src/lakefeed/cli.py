@@ -11,9 +11,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from lakefeed import __version__, config, configdoc, logs
+from lakefeed import __version__, config, configdoc, logs, service
 from lakefeed.errors import ConfigError, LakefeedError
-from lakefeed.service import install_stop_handlers
 
 if TYPE_CHECKING:
     from lakefeed.runner.targets import Target
@@ -23,11 +22,12 @@ logger = logging.getLogger("lakefeed")
 
 def _daemon(kind: str) -> Callable[[argparse.Namespace], int]:
     def command(args: argparse.Namespace) -> int:
+        service.RUNNING.read_config(args.config)
         cfg = config.load(args.config, kind=kind)
         logs.setup(cfg.log_level)  # type: ignore[attr-defined]
         config.check_secrets(cfg)
         stop = threading.Event()
-        install_stop_handlers(stop)
+        service.install_stop_handlers(stop)
         # Each daemon imports only its own client libraries (boto3 alone takes ~0.5 s).
         module = importlib.import_module(f"lakefeed.{kind}.daemon")
         return module.run(cfg, stop)
@@ -47,7 +47,13 @@ def _check_config(args: argparse.Namespace) -> int:
 def _wait_healthy(args: argparse.Namespace) -> int:
     from lakefeed import healthgate  # noqa: PLC0415
 
-    return healthgate.wait(args.unit, args.port, args.timeout)
+    expect = {"build": args.build, "config": args.config}
+    return healthgate.wait(
+        args.unit,
+        args.port,
+        args.timeout,
+        expect={k: v for k, v in expect.items() if v},
+    )
 
 
 def _env_command(args: argparse.Namespace) -> int:
@@ -168,6 +174,8 @@ def build_parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - one flat list 
     p.add_argument("unit", help="the systemd unit, e.g. lakefeed-shipper")
     p.add_argument("--port", type=int, required=True, help="the daemon's /healthz port")
     p.add_argument("--timeout", type=float, default=60.0, help="seconds (default 60)")
+    p.add_argument("--build", help="healthy only if the process runs this build")
+    p.add_argument("--config", help="... and read a config file of this digest")
     p.set_defaults(func=_wait_healthy)
 
     p = sub.add_parser(

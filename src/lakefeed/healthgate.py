@@ -1,10 +1,11 @@
 """`lakefeed wait-healthy`: the gate a deploy waits at after it (re)starts a daemon.
 
 Run on the daemon's host by the lakefeed role. Healthy: the unit runs and its /healthz
-answers 200. A unit that has exited since it was started (systemd shows it failed, or
-waiting to restart it) will not become healthy by waiting: the gate stops at once and
-prints why, the unit's state and its last log lines, instead of a minute of "connection
-refused". Exit 0 healthy, 1 not.
+answers 200, from a process that runs the deployed build and config when the gate is told
+them (`--build`, `--config`: it reports both on /healthz). A unit that has exited since it
+was started (systemd shows it failed, or waiting to restart it) will not become healthy by
+waiting: the gate stops at once and prints why, the unit's state and its last log lines,
+instead of a minute of "connection refused". Exit 0 healthy, 1 not.
 """
 
 from __future__ import annotations
@@ -74,11 +75,25 @@ def describe(state: dict[str, str]) -> str:
     )
 
 
+def mismatch(body: str, expect: dict[str, str]) -> str:
+    """'' when the process reports what is expected, else what it reports instead."""
+    try:
+        running = json.loads(body).get("running") or {}
+    except (ValueError, AttributeError):
+        running = {}
+    return "; ".join(
+        f"runs {part} {running.get(part)}, deployed {want}"
+        for part, want in expect.items()
+        if running.get(part) != want
+    )
+
+
 def wait(
     unit: str,
     port: int,
     timeout: float,
     *,
+    expect: dict[str, str] | None = None,
     out: TextIO = sys.stdout,
     err: TextIO = sys.stderr,
     poll: float = 0.5,
@@ -97,7 +112,8 @@ def wait(
             )
             return 1
         status, body = healthz(port)
-        if status == 200 and state.get("ActiveState") == "active":
+        wrong = mismatch(body, expect or {}) if status == 200 else ""
+        if status == 200 and state.get("ActiveState") == "active" and not wrong:
             try:
                 summary = json.dumps(json.loads(body), separators=(",", ":"))[:300]
             except ValueError:
@@ -106,6 +122,8 @@ def wait(
             return 0
         if time.monotonic() >= deadline:
             answer = f"HTTP {status}: {body[:500]}" if status else f"no answer ({body})"
+            if wrong:
+                answer = f"HTTP 200 from a process that {wrong}"
             lines = journal(unit)
             out.write(f"{lines}\n")
             err.write(

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
+import os
 import signal
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -28,6 +31,37 @@ def install_stop_handlers(stop: threading.Event) -> None:
 
     signal.signal(signal.SIGTERM, handler)
     signal.signal(signal.SIGINT, handler)
+
+
+class Running:
+    """What this process runs: the build (its virtualenv's name: package version and wheel
+    digest, as the lakefeed role names it) and the digest of the config file it read at
+    start. `lakefeed status` compares both with what is deployed on disk."""
+
+    def __init__(self) -> None:
+        self.build = os.path.basename(os.path.realpath(sys.prefix))
+        self.config: str | None = None
+
+    def read_config(self, path: str | os.PathLike[str]) -> None:
+        """Digest the file before it is parsed: should it change in between, this process
+        reports the older digest, and the drift is seen (never hidden)."""
+        try:
+            with open(path, "rb") as f:
+                self.config = config_digest(f.read())
+        except OSError:
+            self.config = None  # config.load says why
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"version": __version__, "build": self.build, "config": self.config}
+
+
+def config_digest(data: bytes) -> str:
+    """The first 16 hex digits of the config file's SHA-256 (lakefeed_status on the host
+    computes the same of the deployed file)."""
+    return hashlib.sha256(data).hexdigest()[:16]
+
+
+RUNNING = Running()
 
 
 class Health:
@@ -56,6 +90,7 @@ class Health:
             body = {
                 "status": "ok" if ok else ("starting" if not self.ready else "unhealthy"),
                 "version": __version__,
+                "running": RUNNING.as_dict(),
                 "problems": dict(self._problems),
                 **self._details,
             }
@@ -108,11 +143,13 @@ class StatusServer:
 def base_metrics(registry: CollectorRegistry, daemon: str) -> None:
     info = Gauge(
         "lakefeed_build_info",
-        "Version of the running daemon",
-        ["daemon", "version"],
+        "What the daemon runs: version, build (wheel digest) and config file digest",
+        ["daemon", "version", "build", "config"],
         registry=registry,
     )
-    info.labels(daemon=daemon, version=__version__).set(1)
+    info.labels(
+        daemon=daemon, version=__version__, build=RUNNING.build, config=RUNNING.config or ""
+    ).set(1)
     started = Gauge(
         "lakefeed_start_time_seconds", "Unix time the daemon started", registry=registry
     )

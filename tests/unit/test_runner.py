@@ -15,7 +15,14 @@ import pytest
 from lakefeed.errors import LakefeedError
 from lakefeed.runner import fingerprint
 from lakefeed.runner.ansible import Progress
-from lakefeed.runner.rollout import EXIT_LOCKED, Rollout, RolloutLocked, lock, parse_extravars
+from lakefeed.runner.rollout import (
+    EXIT_LOCKED,
+    Rollout,
+    RolloutLocked,
+    lock,
+    parse_extravars,
+    stale_hosts,
+)
 from lakefeed.runner.status import HostReport, render
 from lakefeed.runner.targets import target
 
@@ -236,3 +243,38 @@ def test_a_failed_command_reports_what_it_printed_and_no_log_stays_hidden() -> N
         "kafka2: Write the secret: output hidden (no_log)",
     ]
     assert "s3cr3t" not in out.getvalue()
+
+
+def test_status_shows_what_runs_and_flags_drift() -> None:
+    shipper = {
+        "service": "lakefeed-shipper",
+        "active": "active",
+        "sub": "running",
+        "healthy": True,
+        "version": "lakefeed-1.1.0-new",
+        "running": {"version": "1.0.0", "build": "lakefeed-1.0.0-old", "config": "c"},
+        "drift": ["build running lakefeed-1.0.0-old deployed lakefeed-1.1.0-new"],
+        "health": {"status": "ok"},
+    }
+    out = io.StringIO()
+    render({"kafka2": HostReport("kafka2", services=[shipper])}, out)
+    row = out.getvalue().splitlines()[1]
+    assert row.split()[4] == "lakefeed-1.0.0-old", row  # what the process runs
+    assert "DRIFT build running lakefeed-1.0.0-old deployed lakefeed-1.1.0-new" in row
+
+
+def test_a_host_whose_process_drifted_is_stale_even_with_a_current_record() -> None:
+    want = {"fingerprint": "f2", "build": "b2", "kafka_version": "k", "ansible": "a"}
+    want["inventory"] = "i"
+    record = {**want}
+    reports = {
+        "kafka1": HostReport("kafka1", deployed=record),
+        "kafka2": HostReport("kafka2", deployed=record, stale=["lakefeed-shipper: build ..."]),
+        "kafka3": HostReport("kafka3", deployed={**record, "fingerprint": "f1", "build": "b1"}),
+        "kafka4": HostReport("kafka4", deployed=None),
+    }
+    assert stale_hosts(want, reports) == {
+        "kafka2": ["drift (lakefeed-shipper: build ...)"],
+        "kafka3": ["build"],
+        "kafka4": ["new host"],
+    }

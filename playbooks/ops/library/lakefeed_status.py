@@ -11,6 +11,10 @@ description:
   - Reads, never changes. For Kafka and every lakefeed daemon the host runs it reports the
     systemd state, the version, the daemon's /healthz details (consumer lag, last object
     shipped, spool backlog) and the fingerprint of the last complete deploy.
+  - Drift, per running service, is what it runs that differs from what is deployed on
+    disk: for a daemon, the build (the virtualenv `current` points at) and the digest of
+    its config file, compared with what the process reports on /healthz; for Kafka, a
+    restart the kafka role recorded and has not done yet.
 options:
   services_dir:
     description: Where the daemon roles register each daemon (one JSON file per daemon).
@@ -32,6 +36,10 @@ options:
     description: Seconds to wait for one /healthz answer.
     type: float
     default: 3.0
+  kafka_pending_marker:
+    description: The file the kafka role keeps while a node's restart is pending.
+    type: path
+    default: /var/lib/kafka/.lakefeed-restart-pending
   kafka_health:
     description:
       - Run kafka-health (a JVM tool, seconds per host) for Kafka's health. `rollout`
@@ -41,6 +49,7 @@ options:
 """
 
 import glob
+import hashlib
 import json
 import os
 import subprocess
@@ -92,6 +101,27 @@ def link_name(path):
     return os.path.basename(os.path.realpath(path)) if os.path.islink(path) else ""
 
 
+def file_digest(path):
+    """As the daemon computes it (lakefeed.service.config_digest)."""
+    try:
+        with open(path, "rb") as f:
+            return hashlib.sha256(f.read()).hexdigest()[:16]
+    except OSError:
+        return None
+
+
+def daemon_drift(deployed, running):
+    """What the process runs that differs from what is deployed; None when the process
+    did not say (not answering, or a build from before it reported)."""
+    if not isinstance(running, dict) or "build" not in running:
+        return None
+    return [
+        f"{part} running {running.get(part)} deployed {deployed[part]}"
+        for part in ("build", "config")
+        if running.get(part) != deployed[part]
+    ]
+
+
 def main():
     module = AnsibleModule(
         argument_spec={
@@ -100,6 +130,10 @@ def main():
             "kafka_home": {"type": "path", "default": "/opt/kafka"},
             "lakefeed_current": {"type": "path", "default": "/opt/lakefeed/current"},
             "timeout": {"type": "float", "default": 3.0},
+            "kafka_pending_marker": {
+                "type": "path",
+                "default": "/var/lib/kafka/.lakefeed-restart-pending",
+            },
             "kafka_health": {"type": "bool", "default": True},
         },
         supports_check_mode=True,
@@ -110,6 +144,9 @@ def main():
     kafka = unit_state("kafka.service")
     if kafka["loaded"]:
         entry = {"service": "kafka", "version": link_name(p["kafka_home"]), **kafka}
+        if kafka["active"] == "active":
+            pending = os.path.exists(p["kafka_pending_marker"])
+            entry["drift"] = ["restart pending (config or version changed)"] if pending else []
         if kafka["active"] == "active" and not p["kafka_health"]:
             entry["healthy"] = None
             entry["health"] = "not asked"
@@ -132,10 +169,13 @@ def main():
         except (OSError, ValueError) as exc:
             module.fail_json(msg=f"cannot read {path}: {exc}")
         entry = {"service": reg["service"], "version": build, **unit_state(reg["unit"])}
+        entry["deployed"] = {"build": build, "config": file_digest(reg.get("config", ""))}
         if entry["active"] == "active":
             code, body = healthz(reg["port"], p["timeout"])
             entry["healthy"] = code == 200
             entry["health"] = body
+            entry["running"] = body.get("running")
+            entry["drift"] = daemon_drift(entry["deployed"], entry["running"])
         else:
             entry["healthy"] = False
             entry["health"] = {"status": "not running"}
@@ -149,7 +189,20 @@ def main():
         pass
     except (OSError, ValueError) as exc:
         deployed = {"error": str(exc)}
-    module.exit_json(changed=False, services=services, deployed=deployed)
+    module.exit_json(changed=False, services=services, deployed=deployed, stale=stale(services))
+
+
+def stale(services):
+    """Each service not running what is deployed, said in a line; empty when all are."""
+    lines = []
+    for svc in services:
+        if svc["active"] != "active":
+            lines.append(f"{svc['service']} is {svc['active']}")
+        elif svc.get("drift") is None:
+            lines.append(f"{svc['service']} did not report what it runs (no /healthz answer)")
+        else:
+            lines.extend(f"{svc['service']}: {d}" for d in svc["drift"])
+    return lines
 
 
 if __name__ == "__main__":

@@ -6,7 +6,8 @@
    the checkout's fingerprint (build, Kafka version, Ansible, inventory).
 3. Ask every host what it last completed (playbooks/ops/status.yml). An unreachable host
    fails the run before anything changes.
-4. If every host has this fingerprint: do nothing (result "unchanged").
+4. If every host has this fingerprint and every process on it runs what was deployed
+   (no drift): do nothing (result "unchanged").
 5. Else run site.yml: its plays roll host by host behind the health gates and stop at the
    first unhealthy host; its last play records the fingerprint on every host.
 Every run, even a refused one, appends one JSON line to the rollout log.
@@ -134,11 +135,7 @@ class Rollout:
         down = [f"{r.host}: {r.error}" for r in reports.values() if not r.reachable]
         if down:
             raise LakefeedError("unreachable, nothing was changed: " + "; ".join(down))
-        stale = {
-            host: fingerprint.changed_parts(want, rep.deployed)
-            for host, rep in reports.items()
-            if (rep.deployed or {}).get("fingerprint") != want["fingerprint"]
-        }
+        stale = stale_hosts(want, reports)
         self.record["stale"] = stale
         if not stale and not self.restart_all:
             self.record["result"] = "unchanged"
@@ -167,6 +164,23 @@ class Rollout:
         self.record["result"] = "ok"
         self.say(f"rollout done in {result.seconds:.0f}s: changed={result.changed}")
         return 0
+
+
+def stale_hosts(
+    want: dict[str, Any], reports: dict[str, status.HostReport]
+) -> dict[str, list[str]]:
+    """Host -> why it needs a deploy: its record differs from the checkout (the parts that
+    differ), or a process on it does not run what was deployed (drift: a restart that did
+    not happen, a daemon stopped). Hosts that need nothing are left out."""
+    stale = {}
+    for host, rep in reports.items():
+        parts = []
+        if (rep.deployed or {}).get("fingerprint") != want["fingerprint"]:
+            parts = fingerprint.changed_parts(want, rep.deployed) or ["fingerprint"]
+        parts += [f"drift ({line})" for line in rep.stale]
+        if parts:
+            stale[host] = parts
+    return stale
 
 
 def parse_extravars(pairs: list[str]) -> dict[str, Any]:

@@ -27,6 +27,8 @@ class HostReport:
     error: str = ""
     services: list[dict[str, Any]] = field(default_factory=list)
     deployed: dict[str, Any] | None = None
+    # One line per service that does not run what is deployed (drift, or not running).
+    stale: list[str] = field(default_factory=list)
 
 
 def collect(target: Target, *, kafka_health: bool = True) -> dict[str, HostReport]:
@@ -44,7 +46,10 @@ def collect(target: Target, *, kafka_health: bool = True) -> dict[str, HostRepor
         kind = event.get("event")
         if kind == "runner_on_ok":
             reports[host] = HostReport(
-                host, services=res.get("services", []), deployed=res.get("deployed")
+                host,
+                services=res.get("services", []),
+                deployed=res.get("deployed"),
+                stale=res.get("stale", []),
             )
         elif kind in ("runner_on_unreachable", "runner_on_failed"):
             reports[host] = HostReport(
@@ -65,13 +70,26 @@ def collect(target: Target, *, kafka_health: bool = True) -> dict[str, HostRepor
     return dict(sorted(reports.items()))
 
 
+def _drift(svc: dict[str, Any]) -> str:
+    drift = svc.get("drift")
+    return f"DRIFT {'; '.join(drift)}" if drift else ""
+
+
+def _version(svc: dict[str, Any]) -> str:
+    """What the process runs, as it says itself; else what `current` points at."""
+    running = svc.get("running")
+    if isinstance(running, dict) and running.get("build"):
+        return str(running["build"])
+    return str(svc.get("version", ""))
+
+
 def _detail(svc: dict[str, Any]) -> str:
     health = svc.get("health")
     if svc["service"] == "kafka":
-        return str(health or "")
+        return " ".join(filter(None, (_drift(svc), str(health or ""))))
     if not isinstance(health, dict):
-        return ""
-    parts = []
+        return _drift(svc)
+    parts = [_drift(svc)] if svc.get("drift") else []
     for key, label in (
         ("lag_records", "lag"),
         ("backlog_files", "backlog"),
@@ -102,7 +120,7 @@ def render(reports: dict[str, HostReport], out: TextIO) -> None:
                     svc["service"],
                     f"{svc['active']}/{svc['sub']}" if svc.get("sub") else svc["active"],
                     "ok" if svc.get("healthy") else "FAIL",
-                    svc.get("version", ""),
+                    _version(svc),
                     _detail(svc),
                 )
             )
@@ -115,17 +133,20 @@ def render(reports: dict[str, HostReport], out: TextIO) -> None:
 
 
 def status(target: Target, out: TextIO, as_json: bool = False) -> int:
-    """Exit 0 when every service on every host is up and healthy, 1 otherwise."""
+    """Exit 0 when every service on every host is up, healthy and runs what is deployed
+    (no drift), 1 otherwise."""
     reports = collect(target)
     healthy = all(
         rep.reachable and rep.services and all(s.get("healthy") for s in rep.services)
         for rep in reports.values()
     )
+    drift = [f"{rep.host}: {line}" for rep in reports.values() for line in rep.stale]
     if as_json:
         doc = {
             "env": target.name,
             "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             "healthy": healthy,
+            "drift": drift,
             "hosts": {
                 h: {
                     "reachable": r.reachable,
@@ -139,4 +160,10 @@ def status(target: Target, out: TextIO, as_json: bool = False) -> int:
         out.write(json.dumps(doc, indent=2) + "\n")
     else:
         render(reports, out)
-    return 0 if healthy else 1
+        if drift:
+            out.write(
+                "\nnot running what is deployed (`lakefeed rollout` restarts them):\n  "
+                + "\n  ".join(drift)
+                + "\n"
+            )
+    return 0 if healthy and not drift else 1

@@ -1,0 +1,108 @@
+"""What a daemon says about itself: its build and config digest on /healthz and in
+lakefeed_build_info, and that `lakefeed status` (the lakefeed_status module on the host)
+computes the same digest of the deployed file, so drift is seen and only drift."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import sys
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+from prometheus_client import CollectorRegistry
+
+from lakefeed import __version__, service
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def status_module() -> ModuleType:
+    path = ROOT / "playbooks" / "ops" / "library" / "lakefeed_status.py"
+    spec = importlib.util.spec_from_file_location("lakefeed_status", path)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture
+def running(monkeypatch: pytest.MonkeyPatch) -> Iterator[service.Running]:
+    fresh = service.Running()
+    monkeypatch.setattr(service, "RUNNING", fresh)
+    yield fresh
+
+
+def test_a_daemon_reports_its_build_and_config_digest(
+    running: service.Running, tmp_path: Path
+) -> None:
+    config = tmp_path / "shipper.yaml"
+    config.write_text("kind: shipper\n")
+    running.read_config(config)
+    registry = CollectorRegistry()
+    service.base_metrics(registry, "shipper")
+    health = service.Health()
+    health.ready = True
+    server = service.StatusServer("127.0.0.1", 0, registry, health)
+    server.start()
+    try:
+        base = f"http://127.0.0.1:{server.port}"
+        with urllib.request.urlopen(f"{base}/healthz", timeout=5) as resp:  # noqa: S310 - http to loopback
+            body = json.loads(resp.read())
+        with urllib.request.urlopen(f"{base}/metrics", timeout=5) as resp:  # noqa: S310 - http to loopback
+            metrics = resp.read().decode()
+    finally:
+        server.stop()
+    build = os.path.basename(os.path.realpath(sys.prefix))
+    assert body["running"] == {"version": __version__, "build": build, "config": running.config}
+    assert running.config and len(running.config) == 16
+    info = next(x for x in metrics.splitlines() if x.startswith("lakefeed_build_info{"))
+    assert f'build="{build}"' in info and f'config="{running.config}"' in info, info
+
+
+def test_status_sees_drift_exactly_when_the_file_or_build_differs(
+    running: service.Running, tmp_path: Path
+) -> None:
+    mod = status_module()
+    config = tmp_path / "collector-sample.yaml"
+    config.write_text("kind: collector\ntopic: x.posts\n")
+    running.read_config(config)
+    reported = running.as_dict()
+    deployed = {"build": running.build, "config": mod.file_digest(str(config))}
+    assert mod.daemon_drift(deployed, reported) == []
+
+    config.write_text("kind: collector\ntopic: y.posts\n")  # deployed, not yet read
+    deployed["config"] = mod.file_digest(str(config))
+    assert [d.split()[0] for d in mod.daemon_drift(deployed, reported)] == ["config"]
+    deployed["build"] = "lakefeed-9.9.9-0123456789ab"
+    drift = mod.daemon_drift(deployed, reported)
+    assert [d.split()[0] for d in drift] == ["build", "config"]
+    assert f"running {running.build} deployed lakefeed-9.9.9-0123456789ab" in drift[0]
+    # A process that says nothing of what it runs (older build, no answer): unknown.
+    assert mod.daemon_drift(deployed, None) is None
+    assert mod.daemon_drift(deployed, {"version": "1.0"}) is None
+
+
+def test_stale_lines_name_every_service_not_running_what_is_deployed() -> None:
+    mod = status_module()
+    services = [
+        {"service": "kafka", "active": "active", "drift": []},
+        {"service": "lakefeed-archiver", "active": "active", "drift": []},
+        {
+            "service": "lakefeed-shipper",
+            "active": "active",
+            "drift": ["build running a deployed b"],
+        },
+        {"service": "lakefeed-collector@a", "active": "failed"},
+        {"service": "lakefeed-collector@b", "active": "active", "drift": None},
+    ]
+    assert mod.stale(services) == [
+        "lakefeed-shipper: build running a deployed b",
+        "lakefeed-collector@a is failed",
+        "lakefeed-collector@b did not report what it runs (no /healthz answer)",
+    ]
+    assert mod.stale(services[:2]) == []
