@@ -24,9 +24,7 @@ import io
 import json
 import os
 import random
-import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -42,7 +40,6 @@ from lakefeed.runner.lab import LabRunner
 from lakefeed.runner.rollout import Rollout
 from lakefeed.runner.targets import target
 from tests.support.faults import (
-    KAFKA_TOOL,
     Feed,
     LakeReader,
     Results,
@@ -56,6 +53,7 @@ from tests.support.faults import (
     unit_active,
     wait_for,
 )
+from tests.support.verifiable import VerifiableLoad
 
 pytestmark = pytest.mark.lab
 
@@ -133,78 +131,19 @@ def suite(lab: LabRunner) -> Iterator[Suite]:
             Path(report).write_text(json.dumps(RESULTS.totals, indent=2) + "\n")
 
 
-class Output:
-    """A process's stdout lines, read on a thread as they come."""
-
-    def __init__(self, proc: subprocess.Popen[str]) -> None:
-        self.proc = proc
-        self.lines: list[str] = []
-        self.thread = threading.Thread(target=self._read, daemon=True)
-        self.thread.start()
-
-    def _read(self) -> None:
-        assert self.proc.stdout is not None
-        for line in self.proc.stdout:
-            self.lines.append(line)
-
-    def close(self) -> None:
-        self.proc.wait(timeout=60)
-        self.thread.join(timeout=10)
-        assert self.proc.stdout is not None
-        self.proc.stdout.close()
-
-    def events(self, name: str) -> list[dict[str, object]]:
-        out = []
-        for line in list(self.lines):
-            if line.startswith("{") and f'"{name}"' in line:
-                out.append(json.loads(line))
-        return out
-
-
-def _java_tool(host: LabHost, main: str, *args: str) -> Output:
-    cmd = f"exec {KAFKA_TOOL} {main} {' '.join(args)} 2>/dev/null"
-    proc = subprocess.Popen(
-        ["podman", "exec", host.name, "sh", "-c", cmd],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-    return Output(proc)
-
-
 def test_a_full_rollout_while_records_flow(suite: Suite) -> None:
     """`lakefeed rollout --restart-all`: every broker, one at a time behind the health
     gate, and every daemon restarted; Kafka's VerifiableProducer/Consumer run through it
-    as in Kafka's own rolling-bounce system tests."""
-    tools = suite.kafka[2]
-    bootstrap = ",".join(f"{h.hostname}:9092" for h in suite.kafka)
-    topic = "faults.verifiable"
-    tools.exec(
-        "sh",
-        "-c",
-        f"{KAFKA_TOOL} org.apache.kafka.tools.TopicCommand --bootstrap-server {bootstrap} "
-        f"--create --if-not-exists --topic {topic} --partitions 3 --replication-factor 3 "
-        "--config min.insync.replicas=2",
-        timeout=120,
-    )
+    as in Kafka's own rolling-bounce system tests. It runs first: after tests/lab's change
+    matrix it also brings the lab back to this checkout (build, settings, topics)."""
     units = {
         (h.name, u): main_pid(h, u)
         for h in suite.kafka
         for u in ["kafka"]
         + (["lakefeed-archiver", "lakefeed-shipper"] if h is suite.archiver_host else [])
     }
-    consumer = _java_tool(
-        tools,
-        "org.apache.kafka.tools.VerifiableConsumer",
-        f"--bootstrap-server {bootstrap} --topic {topic} --group-id faults-verifiable",
-        "--reset-policy earliest --verbose",
-    )
-    producer = _java_tool(
-        tools,
-        "org.apache.kafka.tools.VerifiableProducer",
-        f"--bootstrap-server {bootstrap} --topic {topic} --acks -1 --throughput 50",
-        "--max-messages 1000000",
-    )
+    load = VerifiableLoad(suite.kafka[2], suite.kafka, "faults.verifiable")
+    load.start()
     try:
         with suite.scenario("full rollout (every broker and daemon restarted)") as sc:
             started = time.monotonic()
@@ -216,27 +155,10 @@ def test_a_full_rollout_while_records_flow(suite: Suite) -> None:
             sc.notes["rollout_seconds"] = round(time.monotonic() - started)
         for (host, unit), pid in units.items():
             assert main_pid(suite.lab.lab.host(host), unit) != pid, f"{unit} on {host} kept running"
+        assert len(load.acked()) > 100, f"VerifiableProducer got only {len(load.acked())} acks"
+        sc.notes["verifiable"] = load.finish()
     finally:
-        tools.exec("pkill", "-f", "VerifiableProducer", check=False)
-        producer.close()
-    acked = {(e["partition"], e["offset"]) for e in producer.events("producer_send_success")}
-    errors = producer.events("producer_send_error")
-    assert len(acked) > 100, f"VerifiableProducer got only {len(acked)} acknowledgements"
-
-    def consumed() -> set[tuple[object, object]]:
-        return {(e["partition"], e["offset"]) for e in consumer.events("record_data")}
-
-    try:
-        wait_for(
-            "VerifiableConsumer has every acknowledged record",
-            lambda: acked <= consumed(),
-            120,
-        )
-    finally:
-        lost = len(acked - consumed())
-        tools.exec("pkill", "-f", "VerifiableConsumer", check=False)
-        consumer.close()
-    sc.notes["verifiable"] = {"acked": len(acked), "send_errors": len(errors), "lost": lost}
+        load.stop()
 
 
 def _victim(suite: Suite, avoid_leader: bool) -> tuple[LabHost, int]:

@@ -1,10 +1,16 @@
-"""Rollouts change by change on the shared lab: which processes restart, and that each one
-then runs what was deployed.
+"""The change matrix: rollouts change by change on the shared lab, under load. Each case
+asserts exactly which processes restarted (and that no other did), that every process then
+runs what was deployed (the rollout's record gate and a second rollout, which treats drift
+as a change, finding nothing to do), and the change's own effect.
 
-A change is made the way a user makes it, in a checkout: here a copy of this one (its
-tracked and untracked files) with the change applied, rolled out to the lab with
-`lakefeed rollout` from that copy. Each case rolls back to this checkout when it is done,
-so the lab is left as `up` made it for the cases after it.
+A change is made the way a user makes it, in a checkout: here one copy of this checkout
+(its tracked and untracked files) that the cases change one after the other, each rolled
+out with `lakefeed rollout` from the copy. Kafka's VerifiableProducer writes through all of
+them; none of its acknowledged records may be lost. The lab is left as the last case made
+it: the fault suite, which runs next on the same lab, starts with a `rollout
+--restart-all` of this checkout while its records flow, which brings every host back
+(rolling back here first would cost CI another four minutes of the same rollout).
+LAKEFEED_MATRIX_REPORT=FILE writes what each case restarted and how long it took.
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import secrets
 import shutil
 import subprocess
 import sys
@@ -22,8 +29,10 @@ from typing import Any
 import pytest
 import yaml
 
-from lakefeed.runner.ansible import run_playbook
-from lakefeed.runner.lab import LabRunner
+from lakefeed.runner.ansible import ansible_env, run_playbook
+from lakefeed.runner.lab import SPOOL_DIR, LabRunner
+from tests.support.faults import KAFKA_TOOL, wait_for
+from tests.support.verifiable import VerifiableLoad
 
 pytestmark = pytest.mark.lab
 
@@ -79,46 +88,7 @@ def processes(lab: LabRunner) -> dict[tuple[str, str], str]:
     return found
 
 
-@pytest.fixture
-def changed_checkout(lab: LabRunner, tmp_path: Path) -> Iterator[Path]:
-    copy = checkout_copy(tmp_path / "checkout")
-    try:
-        yield copy
-    finally:
-        back = rollout(lab, ROOT)
-        assert back["result"] in ("ok", "unchanged"), back
-
-
-def test_a_build_only_change_restarts_every_daemon_and_no_broker(
-    lab: LabRunner, changed_checkout: Path
-) -> None:
-    """The archiver and the shipper share a host and the lakefeed role: the first import
-    moves `current` to the new build, and the second must still restart its daemon."""
-    init = changed_checkout / "src" / "lakefeed" / "__init__.py"
-    init.write_text(init.read_text() + "\n# a build-only change (tests/lab)\n")
-    before = processes(lab)
-    assert {unit for _, unit in before} >= {
-        "kafka",
-        "lakefeed-archiver",
-        "lakefeed-shipper",
-        "lakefeed-collector@sample",
-    }, before
-    record = rollout(lab, changed_checkout)
-    assert record["result"] == "ok", record
-    assert record["stale"] and all(parts == ["build"] for parts in record["stale"].values()), (
-        record["stale"]
-    )
-    after = processes(lab)
-    assert set(after) == set(before)
-    restarted = {key for key in before if after[key] != before[key]}
-    daemons = {key for key in before if key[1] != "kafka"}
-    assert restarted == daemons, f"restarted {sorted(restarted)}, expected {sorted(daemons)}"
-    for host in lab.lab.groups["kafka"]:
-        # Nothing is left marked as running an older build.
-        pending = host.exec("ls", "-A", "/opt/lakefeed/restart-pending").stdout.split()
-        assert pending == [], (host.name, pending)
-    again = rollout(lab, changed_checkout)
-    assert again["result"] == "unchanged", again
+# The two cases that need the lab as `up` left it come before the matrix changes it.
 
 
 def test_a_daemon_that_exits_at_once_fails_the_deploy_with_its_reason(
@@ -180,3 +150,244 @@ def test_ansible_playbook_site_yml_with_no_flags_deploys_to_the_lab(
     for host in lab.lab.groups["kafka"]:
         line = next(x for x in recap.splitlines() if x.startswith(host.hostname + " "))
         assert "failed=0" in line and "changed=0" in line, line
+
+
+# --- the change matrix ---------------------------------------------------------------
+
+ARCHIVER, SHIPPER, SAMPLE = "lakefeed-archiver", "lakefeed-shipper", "lakefeed-collector@sample"
+EXTRA = "lakefeed-collector@matrix"
+GROUP_VARS = Path("inventories/lab/group_vars/all/main.yml")
+
+
+class Matrix:
+    """The copy the cases change one after the other, the load, and what each case saw."""
+
+    def __init__(self, lab: LabRunner, copy: Path, load: VerifiableLoad) -> None:
+        self.lab = lab
+        self.copy = copy
+        self.load = load
+        self.kafka = lab.lab.groups["kafka"]
+        self.seen: list[dict[str, Any]] = []
+
+    def unit(self, host_index: int, unit: str) -> tuple[str, str]:
+        return (self.kafka[host_index].name, unit)
+
+    def edit_vars(self, change: Any) -> None:
+        path = self.copy / GROUP_VARS
+        data = yaml.safe_load(path.read_text())
+        change(data)
+        path.write_text(yaml.safe_dump(data, sort_keys=False))
+
+    def roll(
+        self,
+        case: str,
+        restarted: set[tuple[str, str]],
+        *,
+        started: frozenset[tuple[str, str]] = frozenset(),
+        stopped: frozenset[tuple[str, str]] = frozenset(),
+    ) -> dict[str, Any]:
+        """Roll the copy out; exactly `restarted` restart, `started` appear, `stopped` go;
+        then a second rollout finds every host current and every process on it."""
+        before = processes(self.lab)
+        record = rollout(self.lab, self.copy)
+        assert record["result"] == "ok", record
+        after = processes(self.lab)
+        assert set(after) == (set(before) | started) - stopped, (sorted(before), sorted(after))
+        got = {key for key in before if key in after and after[key] != before[key]}
+        assert got == restarted, f"{case}: restarted {sorted(got)}, expected {sorted(restarted)}"
+        again = rollout(self.lab, self.copy)
+        assert again["result"] == "unchanged", again
+        self.seen.append(
+            {
+                "case": case,
+                "restarted": sorted(u for _, u in got),
+                "started": sorted(u for _, u in started),
+                "stopped": sorted(u for _, u in stopped),
+                "rollout_seconds": record["seconds"],
+            }
+        )
+        for host in self.kafka:
+            pending = host.exec("ls", "-A", "/opt/lakefeed/restart-pending", check=False)
+            assert pending.stdout.split() == [], (case, host.name, pending.stdout)
+        return record
+
+
+@pytest.fixture(scope="module")
+def matrix(lab: LabRunner, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Matrix]:
+    copy = checkout_copy(tmp_path_factory.mktemp("matrix") / "checkout")
+    kafka = lab.lab.groups["kafka"]
+    load = VerifiableLoad(kafka[2], kafka, "matrix.verifiable")
+    load.start()
+    m = Matrix(lab, copy, load)
+    try:
+        yield m
+    finally:
+        load.stop()
+        report = os.environ.get("LAKEFEED_MATRIX_REPORT")
+        if report:
+            Path(report).write_text(json.dumps(m.seen, indent=1) + "\n")
+
+
+def test_a_build_only_change_restarts_every_daemon_and_no_broker(matrix: Matrix) -> None:
+    """The archiver and the shipper share a host and the lakefeed role: the first import
+    moves `current` to the new build, and the second must still restart its daemon."""
+    init = matrix.copy / "src" / "lakefeed" / "__init__.py"
+    init.write_text(init.read_text() + "\n# a build-only change (tests/lab)\n")
+    daemons = {matrix.unit(0, SAMPLE), matrix.unit(1, ARCHIVER), matrix.unit(1, SHIPPER)}
+    record = matrix.roll("build only", daemons)
+    assert record["stale"] and all(parts == ["build"] for parts in record["stale"].values()), (
+        record["stale"]
+    )
+    # Every process says it runs the new build.
+    build = record_build(matrix)
+    for index, unit, port in ((0, SAMPLE, 9101), (1, ARCHIVER, 9102), (1, SHIPPER, 9103)):
+        health = json.loads(
+            matrix.kafka[index].exec("curl", "-s", f"127.0.0.1:{port}/healthz").stdout
+        )
+        assert health["running"]["build"] == build, (unit, health["running"], build)
+
+
+def record_build(matrix: Matrix) -> str:
+    """The build `current` points at: what was deployed."""
+    link = matrix.kafka[1].exec("readlink", "-f", "/opt/lakefeed/current").stdout.strip()
+    return link.rsplit("/", 1)[-1]
+
+
+def test_one_daemon_setting_restarts_that_daemon_only(matrix: Matrix) -> None:
+    matrix.edit_vars(lambda v: v["archiver_rotate"].update(max_age_seconds=12))
+    matrix.roll("one daemon's setting (archiver_rotate)", {matrix.unit(1, ARCHIVER)})
+    config = matrix.kafka[1].exec("cat", "/etc/lakefeed/archiver.yaml").stdout
+    assert "max_age_seconds: 12" in config
+
+
+def test_a_broker_setting_restarts_every_broker_and_no_daemon(matrix: Matrix) -> None:
+    matrix.edit_vars(
+        lambda v: v.setdefault("kafka_server_properties", {}).update(
+            {"num.recovery.threads.per.data.dir": 2}
+        )
+    )
+    brokers = {matrix.unit(i, "kafka") for i in range(3)}
+    matrix.roll("a broker setting (kafka_server_properties)", brokers)
+    for host in matrix.kafka:
+        props = host.exec("cat", "/etc/kafka/server.properties").stdout
+        assert "num.recovery.threads.per.data.dir=2" in props, host.name
+
+
+def test_a_topic_config_with_a_comma_restarts_nothing(matrix: Matrix) -> None:
+    topic = {
+        "name": "matrix.extra",
+        "partitions": 1,
+        "replication_factor": 3,
+        "configs": {"cleanup.policy": "compact,delete", "retention.ms": "3600000"},
+    }
+    matrix.edit_vars(lambda v: v["kafka_topics"].append(topic))
+    matrix.roll("a topic config holding a comma (cleanup.policy)", set())
+    described = (
+        matrix.kafka[0]
+        .exec(
+            "sh",
+            "-c",
+            f"{KAFKA_TOOL} org.apache.kafka.tools.TopicCommand --bootstrap-server "
+            f"{matrix.load.bootstrap} --describe --topic matrix.extra",
+        )
+        .stdout
+    )
+    assert "cleanup.policy=compact,delete" in described, described
+
+
+def test_a_new_collector_instance_starts_alone_with_its_own_file(matrix: Matrix) -> None:
+    sample = (ROOT / "data" / "sample" / "x_stream.jsonl").read_text().splitlines()[:40]
+    own = matrix.copy / "data" / "matrix" / "extra.jsonl"
+    own.parent.mkdir(parents=True)
+    own.write_text("\n".join(sample) + "\n")
+
+    def add(v: dict[str, Any]) -> None:
+        v["collector_instances"].append(
+            {
+                "name": "matrix",
+                "topic": "matrix.extra",
+                "source": {"type": "replay", "path": "/var/lib/lakefeed/matrix/extra.jsonl"},
+            }
+        )
+        v["collector_files"].append(
+            {
+                "src": "{{ playbook_dir }}/../data/matrix/extra.jsonl",
+                "dest": "/var/lib/lakefeed/matrix/extra.jsonl",
+            }
+        )
+
+    matrix.edit_vars(add)
+    matrix.roll(
+        "add a collector instance with its own file",
+        set(),
+        started=frozenset({matrix.unit(0, EXTRA)}),
+    )
+    copied = matrix.kafka[0].exec("wc", "-l", "/var/lib/lakefeed/matrix/extra.jsonl").stdout
+    assert copied.split()[0] == "40", copied
+
+
+def test_a_removed_collector_instance_is_stopped_and_its_files_gone(matrix: Matrix) -> None:
+    def remove(v: dict[str, Any]) -> None:
+        v["collector_instances"] = [i for i in v["collector_instances"] if i["name"] != "matrix"]
+
+    matrix.edit_vars(remove)
+    matrix.roll("remove a collector instance", set(), stopped=frozenset({matrix.unit(0, EXTRA)}))
+    kafka1 = matrix.kafka[0]
+    enabled = kafka1.exec("systemctl", "is-enabled", EXTRA, check=False).stdout.strip()
+    assert enabled == "disabled", enabled
+    for gone in (
+        "/etc/lakefeed/collector-matrix.yaml",
+        f"/etc/lakefeed/services.d/{EXTRA}.json",
+        "/var/lib/lakefeed/collector-matrix",
+    ):
+        assert kafka1.exec("test", "-e", gone, check=False).returncode == 1, gone
+
+
+def test_a_rotated_s3_secret_restarts_the_shipper_only(matrix: Matrix) -> None:
+    """Rotated where S3 keeps it first (the lab's MinIO), then in the vault; the shipper
+    waits out the gap with its files in ready/ and ships them with the new secret."""
+    lab = matrix.lab
+    creds = lab.s3_credentials()
+    new = {**creds, "secret": secrets.token_urlsafe(30)}
+    vault = str(Path(sys.executable).parent / "ansible-vault")
+    env = ansible_env(lab.target.own_vault_password)
+    path = str(lab.target.vault_file)
+    plain = subprocess.run(
+        [vault, "view", path], env=env, capture_output=True, text=True, check=True
+    ).stdout
+    data = yaml.safe_load(plain)
+    data["shipper_s3_secret_key"] = new["secret"]
+    subprocess.run(
+        [vault, "encrypt", "--output", path, "-"],
+        input=yaml.safe_dump(data),
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    # MinIO's root secret is the lab's S3 secret: changed where MinIO reads it, restarted,
+    # then start_s3 (which writes the same file again) waits until it answers to it.
+    s3 = lab.lab.groups["s3"][0]
+    s3.exec(
+        "sed",
+        "-i",
+        f"s|^MINIO_ROOT_PASSWORD=.*|MINIO_ROOT_PASSWORD={new['secret']}|",
+        "/etc/default/minio",
+    )
+    s3.exec("systemctl", "restart", "minio")
+    lab.start_s3(new)
+    matrix.roll("rotate the S3 secret", {matrix.unit(1, SHIPPER)})
+    secret = matrix.kafka[1].exec("cat", "/etc/lakefeed/secrets/s3-secret-key").stdout.strip()
+    assert secret == new["secret"]
+    wait_for(
+        "the shipper ships with the new secret (nothing left in ready/)",
+        lambda: not matrix.kafka[1].exec("ls", "-A", f"{SPOOL_DIR}/ready").stdout.split(),
+        120,
+    )
+
+
+def test_no_acknowledged_record_was_lost_through_the_changes(matrix: Matrix) -> None:
+    assert len(matrix.load.acked()) > 100, "the VerifiableProducer got too few acks"
+    counts = matrix.load.finish()
+    matrix.seen.append({"case": "VerifiableProducer through all of the above", **counts})
+    assert counts["lost"] == 0, counts
