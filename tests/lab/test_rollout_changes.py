@@ -29,6 +29,7 @@ from typing import Any
 import pytest
 import yaml
 
+from lakefeed.runner import status
 from lakefeed.runner.ansible import ansible_env, run_playbook
 from lakefeed.runner.lab import SPOOL_DIR, LabRunner
 from tests.support.faults import KAFKA_TOOL, wait_for
@@ -54,9 +55,12 @@ def checkout_copy(dest: Path) -> Path:
     return dest
 
 
-def rollout(lab: LabRunner, checkout: Path) -> dict[str, Any]:
+def rollout(lab: LabRunner, checkout: Path, *args: str) -> dict[str, Any]:
     done = subprocess.run(
-        [sys.executable, "-m", "lakefeed.cli", "rollout", "--state-dir", str(lab.target.state)],
+        [
+            *(sys.executable, "-m", "lakefeed.cli", "rollout"),
+            *("--state-dir", str(lab.target.state), *args),
+        ],
         env={**os.environ, "LAKEFEED_PROJECT_DIR": str(checkout)},
         stdin=subprocess.DEVNULL,
         capture_output=True,
@@ -254,8 +258,21 @@ def record_build(matrix: Matrix) -> str:
 
 
 def test_one_daemon_setting_restarts_that_daemon_only(matrix: Matrix) -> None:
+    """First as during an incident (`-e archiver_skip_restarts=true`): the config is
+    written, nothing restarts, and `status` shows the archiver's drift; then the next
+    rollout sees that drift as a change and restarts the archiver alone."""
     matrix.edit_vars(lambda v: v["archiver_rotate"].update(max_age_seconds=12))
-    matrix.roll("one daemon's setting (archiver_rotate)", {matrix.unit(1, ARCHIVER)})
+    before = processes(matrix.lab)
+    skipped = rollout(matrix.lab, matrix.copy, "-e", "archiver_skip_restarts=true")
+    assert skipped["result"] == "ok", skipped
+    assert processes(matrix.lab) == before, "a rollout with archiver_skip_restarts restarted"
+    kafka2 = matrix.kafka[1].name
+    drift = status.collect(matrix.lab.target, kafka_health=False)[kafka2].stale
+    assert [line.split()[:2] for line in drift] == [["lakefeed-archiver:", "config"]], drift
+
+    record = matrix.roll("one daemon's setting (archiver_rotate)", {matrix.unit(1, ARCHIVER)})
+    assert list(record["stale"]) == [kafka2], record["stale"]
+    assert record["stale"][kafka2][0].startswith("drift (lakefeed-archiver: config"), record
     config = matrix.kafka[1].exec("cat", "/etc/lakefeed/archiver.yaml").stdout
     assert "max_age_seconds: 12" in config
 
