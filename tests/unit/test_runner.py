@@ -278,3 +278,21 @@ def test_a_host_whose_process_drifted_is_stale_even_with_a_current_record() -> N
         "kafka3": ["build"],
         "kafka4": ["new host"],
     }
+
+
+def test_progress_says_what_changed_where_and_hides_no_log_items() -> None:
+    """A rerun that should change nothing said only changed=2: which task and host was
+    left to guess from the task names."""
+    out = io.StringIO()
+    progress = Progress(out, None)
+    events = [
+        ("runner_on_ok", {"changed": True}, "kafka-2"),
+        ("runner_on_ok", {"changed": False}, "kafka-3"),
+        ("runner_item_on_ok", {"changed": True, "_ansible_item_label": "x.posts"}, "kafka-1"),
+        ("runner_item_on_ok", {"changed": True, "item": "pw", "_ansible_no_log": True}, "kafka-1"),
+    ]
+    for kind, res, host in events:
+        progress({"event": kind, "event_data": {"host": host, "task": "t", "res": res}})
+    changed = [line.split("changed: ")[1] for line in out.getvalue().splitlines()]
+    assert changed == ["kafka-2", "kafka-1 (x.posts)", "kafka-1"]
+    assert "pw" not in out.getvalue()

@@ -101,6 +101,10 @@ class Progress:
         elif kind == "playbook_on_task_start":
             self.task = data.get("task", "")
             self.out.write(f"[{elapsed:6.0f}s]   {self.task}\n")
+        elif kind in ("runner_on_ok", "runner_item_on_ok") and _changed(data):
+            # What a run changed, where: a rerun that should change nothing shows why not.
+            item = "" if kind == "runner_on_ok" else _item_label(data)
+            self.out.write(f"[{elapsed:6.0f}s]     changed: {data.get('host')}{item}\n")
         elif kind in (
             "runner_on_failed",
             "runner_on_unreachable",
@@ -123,6 +127,24 @@ class Progress:
     def close(self) -> None:
         if self.log is not None:
             self.log.close()
+
+
+def _changed(data: dict[str, Any]) -> bool:
+    res = data.get("res")
+    return isinstance(res, dict) and bool(res.get("changed"))
+
+
+def _item_label(data: dict[str, Any]) -> str:
+    """The loop item of an item event, as the task's loop_control labels it; nothing for
+    a no_log task (its item may be a secret)."""
+    res = data.get("res") or {}
+    if res.get("censored") or res.get("_ansible_no_log"):
+        return ""
+    label = res.get("_ansible_item_label", res.get("item"))
+    if label is None:
+        return ""
+    text = label if isinstance(label, str) else json.dumps(label, sort_keys=True)
+    return f" ({text[:80]})"
 
 
 def site_extravars(record: dict[str, Any], *, restart_all: bool = False) -> dict[str, Any]:

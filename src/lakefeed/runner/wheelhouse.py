@@ -17,6 +17,7 @@ import json
 import logging
 import os
 import platform as _platform
+import re
 import shutil
 import subprocess
 import sys
@@ -70,9 +71,58 @@ def platform_of(env: str) -> Platform:
     return DEBIAN_12_AMD64 if env == "aws" else this_machine()
 
 
-def build(root: Path, dest: Path, target: Platform = DEBIAN_12_AMD64) -> Path:
+# Every dependency of lakefeed the hosts install, transitive ones too, pinned exactly
+# (pyproject.toml pins only the direct ones). Inside the package, so it is part of
+# lakefeed's wheel: a new lock is a new build, and hosts reinstall onto it.
+LOCK = Path("src/lakefeed/host-deps.txt")
+RELOCK = "scripts/lock-host-deps"
+
+
+def normalize(name: str) -> str:
+    """A project name as pip compares them (PEP 503): kafka_python == Kafka-Python."""
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def read_lock(path: Path) -> dict[str, str]:
+    """{normalized name: version} of a lock file of `name==version` lines."""
+    pins = {}
+    for number, raw in enumerate(path.read_text().splitlines(), 1):
+        line = raw.split("#", 1)[0].strip()
+        if not line:
+            continue
+        name, sep, version = line.partition("==")
+        if not sep or not name.strip() or not version.strip():
+            raise LakefeedError(
+                f"{path}:{number}: {raw!r} is not `name==version`; run {RELOCK} to write "
+                "the lock again"
+            )
+        pins[normalize(name.strip())] = version.strip()
+    return pins
+
+
+def _wheels(directory: Path) -> dict[str, Path]:
+    """{normalized name: wheel} of the dependency wheels in a directory (not lakefeed)."""
+    found = {normalize(w.name.split("-", 1)[0]): w for w in directory.glob("*.whl")}
+    found.pop("lakefeed", None)
+    return found
+
+
+def build(
+    root: Path,
+    dest: Path,
+    target: Platform = DEBIAN_12_AMD64,
+    *,
+    lock: Path | None = None,
+    index: bool = True,
+) -> Path:
     """Build lakefeed's wheel from `root` into `dest` (replacing an older one), plus the
-    dependency wheels for `target`; returns the lakefeed wheel's path."""
+    dependency wheels for `target`, exactly those of the lock (root/LOCK), and nothing
+    else: a wheel no longer locked is removed. Returns the lakefeed wheel's path.
+
+    When `dest` already holds every locked wheel, pip resolves offline; else it asks the
+    index (PyPI or PIP_INDEX_URL), unless `index` is false."""
+    lock = lock or root / LOCK
+    pins = read_lock(lock)
     dest.mkdir(parents=True, exist_ok=True)
     for old in dest.glob("lakefeed-*.whl"):
         old.unlink()
@@ -85,36 +135,101 @@ def build(root: Path, dest: Path, target: Platform = DEBIAN_12_AMD64) -> Path:
         # Wheels of another platform would only be dead weight in every host's copy.
         for old in dest.glob("*.whl"):
             old.unlink()
-    pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "-q"]
-    # Fixed zip timestamps: the same sources give the same wheel bytes, so an unchanged
-    # tree is an unchanged build and a rerun restarts nothing.
-    env = {**os.environ, "SOURCE_DATE_EPOCH": "315532800"}
-    # Our own wheel, always rebuilt (pure Python): its hash is the build id hosts compare.
+    wheels = [_lakefeed_wheel(root, dest)]
+    have = {n: w.name.split("-")[1] for n, w in _wheels(dest).items()}
+    offline = all(have.get(name) == version for name, version in pins.items())
+    # Resolved into an empty directory (pip copies what dest already holds): what lands
+    # there is exactly what the hosts need.
+    with tempfile.TemporaryDirectory(dir=dest.parent, prefix=f".{dest.name}-") as tmp:
+        argv = [
+            *PIP,
+            "download",
+            *target.pip_args(),
+            "--constraint",
+            str(lock),
+            "--dest",
+            tmp,
+            "--find-links",
+            str(dest),
+            str(wheels[0]),
+        ]
+        what = f"dependencies for CPython {target.python} on {target.machine}"
+        if offline or not index:
+            try:
+                _pip([*argv, "--no-index"], what)
+            except LakefeedError:
+                if not index:
+                    raise
+                offline = False
+        if not offline and index:
+            _pip(argv, what)
+        got = _wheels(Path(tmp))
+        resolved = {n: w.name.split("-")[1] for n, w in got.items()}
+        unlocked = sorted(f"{n}=={v}" for n, v in resolved.items() if n not in pins)
+        unused = sorted(f"{n}=={v}" for n, v in pins.items() if n not in resolved)
+        if unlocked or unused:
+            raise LakefeedError(
+                f"{lock} does not match lakefeed's dependencies for CPython "
+                f"{target.python} on {target.machine}: "
+                + "; ".join(
+                    part
+                    for part in (
+                        f"needed but not locked: {', '.join(unlocked)}" if unlocked else "",
+                        f"locked but not needed: {', '.join(unused)}" if unused else "",
+                    )
+                    if part
+                )
+                + f". Run {RELOCK} (it pins what pyproject.toml's dependencies pull in "
+                "today), review the diff and commit it; nothing was deployed"
+            )
+        for name, old in _wheels(dest).items():
+            if name not in got or old.name != got[name].name:
+                old.unlink()
+        for wheel in got.values():
+            if not (dest / wheel.name).exists():
+                wheel.replace(dest / wheel.name)
+    marker.write_text(json.dumps(asdict(target), sort_keys=True) + "\n")
+    return wheels[0]
+
+
+def write_lock(root: Path, target: Platform = DEBIAN_12_AMD64) -> Path:
+    """Resolve lakefeed's dependencies afresh from the index (what pyproject.toml's
+    dependencies pull in today) and write them, pinned, to root/LOCK."""
+    with tempfile.TemporaryDirectory() as tmp:
+        wheel = _lakefeed_wheel(root, Path(tmp))
+        deps = Path(tmp) / "deps"
+        _pip(
+            [*PIP, "download", *target.pip_args(), "--dest", str(deps), str(wheel)],
+            f"dependencies for CPython {target.python} on {target.machine}",
+        )
+        found = _wheels(deps)
+        lines = [f"{n}=={found[n].name.split('-')[1]}" for n in sorted(found)]
+    path = root / LOCK
+    path.write_text(
+        f"# Written by {RELOCK} for CPython {target.python} on {target.machine}: every package\n"
+        "# the hosts install with lakefeed, pinned. Part of lakefeed's wheel, so a change\n"
+        "# here is a new build. Do not edit by hand; change pyproject.toml and run it again.\n"
+        + "\n".join(lines)
+        + "\n"
+    )
+    return path
+
+
+PIP = [sys.executable, "-m", "pip", "--disable-pip-version-check", "-q"]
+
+
+def _lakefeed_wheel(root: Path, dest: Path) -> Path:
+    """Our own wheel, always rebuilt (pure Python): its hash is the build id hosts
+    compare."""
     # setuptools builds in root/build: two builds of one checkout at once (a rollout and
     # a test run, two test lanes) would delete each other's files, so they take turns.
     with _checkout_lock(root):
         # setuptools reuses build/lib: a module deleted from src/ would ride along.
         shutil.rmtree(root / "build", ignore_errors=True)
-        _pip(env, [*pip, "wheel", "--no-deps", "--wheel-dir", str(dest), str(root)], "lakefeed")
+        _pip([*PIP, "wheel", "--no-deps", "--wheel-dir", str(dest), str(root)], "lakefeed")
     wheels = sorted(dest.glob("lakefeed-*.whl"))
     if len(wheels) != 1:
         raise LakefeedError(f"expected one lakefeed wheel in {dest}, found {len(wheels)}")
-    # Dependencies for the hosts' platform; pip reuses wheels already in dest.
-    _pip(
-        env,
-        [
-            *pip,
-            "download",
-            *target.pip_args(),
-            "--dest",
-            str(dest),
-            "--find-links",
-            str(dest),
-            str(wheels[0]),
-        ],
-        f"dependencies for CPython {target.python} on {target.machine}",
-    )
-    marker.write_text(json.dumps(asdict(target), sort_keys=True) + "\n")
     return wheels[0]
 
 
@@ -131,7 +246,10 @@ def _checkout_lock(root: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def _pip(env: dict[str, str], argv: list[str], what: str) -> None:
+def _pip(argv: list[str], what: str) -> None:
+    # Fixed zip timestamps: the same sources give the same wheel bytes, so an unchanged
+    # tree is an unchanged build and a rerun restarts nothing.
+    env = {**os.environ, "SOURCE_DATE_EPOCH": "315532800"}
     proc = subprocess.run(argv, capture_output=True, text=True, check=False, env=env)
     if proc.returncode != 0:
         raise LakefeedError(
