@@ -97,3 +97,27 @@ def test_a_new_cluster_has_an_odd_number_of_voters(
         tmp_path, role_vars["__kafka_initial_voters"], {"__kafka_controllers": names}, {}
     )
     assert picked == names[:voters]
+
+
+def test_adding_a_node_leaves_the_others_quorum_bootstrap_alone(tmp_path: Path) -> None:
+    """controller.quorum.bootstrap.servers named every controller: a fourth combined node
+    changed the three others' server.properties and the deploy restarted all of them."""
+    role_vars = yaml.safe_load((ROOT / "roles/kafka/vars/main.yml").read_text())
+
+    def bootstrap(count: int) -> str:
+        names = [f"kafka-{i}" for i in range(1, count + 1)]
+        hosts = {n: {"kafka_advertised_host": f"10.0.1.{i}"} for i, n in enumerate(names, 1)}
+        return str(
+            evaluate(
+                tmp_path,
+                role_vars["__kafka_quorum_bootstrap"],
+                {"__kafka_controllers": names, "kafka_controller_port": 9093},
+                hosts,
+            )
+        ).strip()
+
+    three = bootstrap(3)
+    assert three == "10.0.1.1:9093,10.0.1.2:9093,10.0.1.3:9093"
+    assert bootstrap(4) == three
+    assert bootstrap(6) == three
+    assert bootstrap(1) == "10.0.1.1:9093"

@@ -297,9 +297,16 @@ def test_a_disk_of_another_node_is_refused(rehearsal: Rehearsal, tmp_path: Path)
 def test_a_fourth_broker_joins_and_gets_its_share(rehearsal: Rehearsal, tmp_path: Path) -> None:
     """Scale 3 -> 4 as a user does: one more Kafka host in the tfvars, `up`. Ids stay, the
     new node joins as a broker and as a controller observer (the quorum keeps its three
-    voters), in the next zone round-robin (kafka-1's), and replicas move onto it,
-    rack-aware: it shares kafka-1's."""
+    voters), in the next zone round-robin (kafka-1's), no other node restarts, and
+    replicas move onto it, rack-aware: it shares kafka-1's."""
     before = rehearsal.inventory()["all"]["children"]["kafka"]["hosts"]
+
+    def kafka_pids() -> dict[str, str]:
+        show = "systemctl show kafka -p MainPID --value"
+        return {name: rehearsal.ssh(name, show).stdout.strip() for name in before}
+
+    pids = kafka_pids()
+    assert all(pid not in ("", "0") for pid in pids.values()), pids
     scale = tmp_path / "four.tfvars.json"
     scale.write_text(
         json.dumps(
@@ -326,6 +333,8 @@ def test_a_fourth_broker_joins_and_gets_its_share(rehearsal: Rehearsal, tmp_path
     assert sorted(v["id"] for v in json.loads(voters[1])) == [1, 2, 3]
     assert 4 in {o["id"] for o in json.loads(observers[1])}
     assert kafka["kafka-4"]["kafka_broker_rack"] == kafka["kafka-1"]["kafka_broker_rack"]
+    # Adding a node restarts none of the others (their settings did not change).
+    assert kafka_pids() == pids
     # Registered and serving: the health gate counts every broker of the inventory.
     health = rehearsal.ssh("kafka-4", "sudo /usr/local/bin/kafka-health")
     assert health.stdout.strip() == "healthy", health
