@@ -9,6 +9,7 @@ evaluated by Ansible exactly as written in the role.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import subprocess
 import sys
@@ -121,3 +122,25 @@ def test_adding_a_node_leaves_the_others_quorum_bootstrap_alone(tmp_path: Path) 
     assert bootstrap(4) == three
     assert bootstrap(6) == three
     assert bootstrap(1) == "10.0.1.1:9093"
+
+
+@pytest.mark.parametrize("data_dir", ["/var/lib/kafka/data", "/data/kafka/", "/srv/k/logs"])
+def test_status_looks_for_a_pending_restart_where_the_role_keeps_it(
+    tmp_path: Path, data_dir: str
+) -> None:
+    """`lakefeed status` looked at /var/lib/kafka/.lakefeed-restart-pending whatever
+    kafka_data_dir the inventory set: a node on a moved data directory never showed its
+    pending restart. The module and the role now derive it from the same setting, and
+    both playbooks that call the module pass it."""
+    role_vars = yaml.safe_load((ROOT / "roles/kafka/vars/main.yml").read_text())
+    role = evaluate(tmp_path, role_vars["__kafka_pending_marker"], {"kafka_data_dir": data_dir}, {})
+    path = ROOT / "playbooks" / "ops" / "library" / "lakefeed_status.py"
+    spec = importlib.util.spec_from_file_location("lakefeed_status", path)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert module.kafka_pending_marker(data_dir) == role
+    for playbook in ("playbooks/ops/status.yml", "playbooks/record.yml"):
+        plays = yaml.safe_load((ROOT / playbook).read_text())
+        calls = [t for p in plays for t in p["tasks"] if "lakefeed_status" in t]
+        assert calls and all("kafka_data_dir" in t["lakefeed_status"] for t in calls), playbook

@@ -36,10 +36,12 @@ options:
     description: Seconds to wait for one /healthz answer.
     type: float
     default: 3.0
-  kafka_pending_marker:
-    description: The file the kafka role keeps while a node's restart is pending.
+  kafka_data_dir:
+    description:
+      - The kafka role's kafka_data_dir; the role keeps a marker beside it while the node's
+        restart is pending (see kafka_pending_marker()).
     type: path
-    default: /var/lib/kafka/.lakefeed-restart-pending
+    default: /var/lib/kafka/data
   kafka_health:
     description:
       - Run kafka-health (a JVM tool, seconds per host) for Kafka's health. `rollout`
@@ -122,6 +124,12 @@ def daemon_drift(deployed, running):
     ]
 
 
+def kafka_pending_marker(data_dir):
+    """Where the kafka role keeps a node's pending restart: roles/kafka/vars/main.yml's
+    __kafka_pending_marker, for the same kafka_data_dir."""
+    return os.path.join(os.path.dirname(data_dir), ".lakefeed-restart-pending")
+
+
 def main():
     module = AnsibleModule(
         argument_spec={
@@ -130,10 +138,7 @@ def main():
             "kafka_home": {"type": "path", "default": "/opt/kafka"},
             "lakefeed_current": {"type": "path", "default": "/opt/lakefeed/current"},
             "timeout": {"type": "float", "default": 3.0},
-            "kafka_pending_marker": {
-                "type": "path",
-                "default": "/var/lib/kafka/.lakefeed-restart-pending",
-            },
+            "kafka_data_dir": {"type": "path", "default": "/var/lib/kafka/data"},
             "kafka_health": {"type": "bool", "default": True},
         },
         supports_check_mode=True,
@@ -145,7 +150,7 @@ def main():
     if kafka["loaded"]:
         entry = {"service": "kafka", "version": link_name(p["kafka_home"]), **kafka}
         if kafka["active"] == "active":
-            pending = os.path.exists(p["kafka_pending_marker"])
+            pending = os.path.exists(kafka_pending_marker(p["kafka_data_dir"]))
             entry["drift"] = ["restart pending (config or version changed)"] if pending else []
         if kafka["active"] == "active" and not p["kafka_health"]:
             entry["healthy"] = None
