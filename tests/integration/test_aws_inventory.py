@@ -9,16 +9,15 @@ is Terraform's, node ids never come from a string sort, and cron has no ssh-agen
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from lakefeed.runner.ansible import ansible_env, site_extravars
+from lakefeed.runner.ansible import site_extravars
 from lakefeed.runner.aws import AwsRunner
 from lakefeed.runner.targets import target
+from tests.support.playbook import ansible_playbook
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -87,12 +86,7 @@ PROBE = """
 
 
 def _playbook(playbook: Path, inventories: tuple[Path, ...], extravars: dict[str, Any]) -> Any:
-    argv = [str(Path(sys.executable).parent / "ansible-playbook")]
-    for inv in inventories:
-        argv += ["-i", str(inv)]
-    argv += ["-e", json.dumps(extravars), str(playbook)]
-    env = {**ansible_env(), "ANSIBLE_STDOUT_CALLBACK": "ansible.builtin.json"}
-    return subprocess.run(argv, capture_output=True, text=True, env=env, timeout=300, check=False)
+    return ansible_playbook(playbook, inventories, extravars=extravars)
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -19,7 +18,7 @@ from typing import Any
 import pytest
 import yaml
 
-from lakefeed.runner.ansible import ansible_env
+from tests.support.playbook import ansible_playbook, report
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -61,16 +60,9 @@ def evaluate(tmp_path: Path, expr: str, variables: dict[str, Any], hosts: dict[s
             ]
         )
     )
-    done = subprocess.run(
-        [str(Path(sys.executable).parent / "ansible-playbook"), f"-i{inventory}", str(playbook)],
-        env={**ansible_env(), "ANSIBLE_STDOUT_CALLBACK": "ansible.builtin.json"},
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    done = ansible_playbook(playbook, [inventory])
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
-    return json.loads(json.loads(done.stdout)["plays"][0]["tasks"][0]["hosts"]["localhost"]["msg"])
+    return json.loads(report(done)["plays"][0]["tasks"][0]["hosts"]["localhost"]["msg"])
 
 
 def test_the_cluster_id_on_disk_is_found(tmp_path: Path) -> None:

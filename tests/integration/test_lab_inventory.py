@@ -9,16 +9,14 @@ users to, never reached the hosts and their replay instances started without the
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
-from lakefeed.runner.ansible import ansible_env
 from lakefeed.runner.lab import LabRunner
+from tests.support.playbook import ansible_playbook
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.integration
@@ -42,18 +40,7 @@ def test_generated_inventory_leaves_collector_files_to_group_vars(tmp_path: Path
     probe = tmp_path / "playbooks" / "probe.yml"
     probe.parent.mkdir()
     probe.write_text(PROBE)
-    done = subprocess.run(
-        [
-            str(Path(sys.executable).parent / "ansible-playbook"),
-            *(f"-i{inventory}" for inventory in runner.target.inventories),
-            str(probe),
-        ],
-        env={**ansible_env(), "ANSIBLE_STDOUT_CALLBACK": "ansible.builtin.json"},
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    done = ansible_playbook(probe, runner.target.inventories)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
     task = json.loads(done.stdout)["plays"][0]["tasks"][0]
     (result,) = task["hosts"].values()

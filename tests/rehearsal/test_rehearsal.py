@@ -30,6 +30,7 @@ import yaml
 from lakefeed.lab import hosts
 from lakefeed.runner import lake
 from lakefeed.runner.rehearsal import PREFIX, api_client
+from tests.support.playbook import ansible_playbook
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -272,19 +273,11 @@ def test_a_disk_of_another_node_is_refused(rehearsal: Rehearsal, tmp_path: Path)
     (wrong / "hosts.yml").write_text(yaml.safe_dump(inv))
     overrides = rehearsal.state / "inventory" / "group_vars" / "all"
     (wrong / "group_vars" / "all").symlink_to(overrides)
-    from lakefeed.runner.ansible import ansible_env  # noqa: PLC0415
-
-    done = subprocess.run(
-        [
-            str(Path(sys.executable).parent / "ansible-playbook"),
-            *("-i", str(ROOT / "inventories" / "aws"), "-i", str(wrong)),
-            *("--limit", "kafka-3", str(ROOT / "playbooks" / "kafka.yml")),
-        ],
-        env={**ansible_env(), "ANSIBLE_STDOUT_CALLBACK": "ansible.builtin.json"},
-        capture_output=True,
-        text=True,
+    done = ansible_playbook(
+        ROOT / "playbooks" / "kafka.yml",
+        [ROOT / "inventories" / "aws", wrong],
+        limit="kafka-3",
         timeout=900,
-        check=False,
     )
     assert done.returncode != 0
     assert "meta.properties says this disk belongs to node 3" in done.stdout, done.stdout[-4000:]

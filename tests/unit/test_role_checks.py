@@ -9,16 +9,14 @@ proves that nothing was even connected to, let alone changed.
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
-from lakefeed.runner.ansible import ansible_env, site_extravars
+from lakefeed.runner.ansible import site_extravars
+from tests.support.playbook import ansible_playbook, report
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -70,26 +68,8 @@ def inventory(tmp_path: Path, drop: str = "", extra: dict[str, Any] | None = Non
 def site(
     inventory_path: Path, extravars: dict[str, Any] | None = None
 ) -> tuple[int, dict[str, Any]]:
-    env = {**ansible_env(), "ANSIBLE_STDOUT_CALLBACK": "ansible.builtin.json"}
-    done = subprocess.run(
-        [
-            str(Path(sys.executable).parent / "ansible-playbook"),
-            "-i",
-            str(inventory_path),
-            "-e",
-            json.dumps(extravars or {}),
-            str(ROOT / "site.yml"),
-        ],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    try:
-        return done.returncode, json.loads(done.stdout)
-    except json.JSONDecodeError:
-        pytest.fail(f"ansible-playbook said no JSON (exit {done.returncode}):\n{done.stderr}")
+    done = ansible_playbook(ROOT / "site.yml", [inventory_path], extravars=extravars or {})
+    return done.returncode, report(done)
 
 
 def failures(report: dict[str, Any]) -> list[tuple[str, str, str]]:
