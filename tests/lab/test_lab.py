@@ -13,6 +13,7 @@ import json
 import subprocess
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -34,8 +35,20 @@ def test_up_lands_the_sample_then_a_second_up_changes_nothing(lab: LabRunner) ->
         for unit in ("kafka", "lakefeed-archiver", "lakefeed-shipper")
     }
     again = LabRunner(out=io.StringIO(), prefix=lab.prefix, state=lab.target.state)
+    mark = lab.target.events_log.stat().st_size
     assert again.up() == 0
     assert again.summary["changed"] == 0, "a second run must change nothing"
+    # One run applies the base system and installs the build once per host, however many
+    # plays and daemon roles reach it (each play and each daemon role did it again).
+    once = ("Ensure the base packages are installed", "Ensure this build's virtualenv exists")
+    events = lab.target.events_log.read_bytes()[mark:].decode().splitlines()
+    done = Counter(
+        (e["host"], e["task"])
+        for e in map(json.loads, events)
+        if e["event"] == "runner_on_ok" and e["task"] in once
+    )
+    assert {task for _, task in done} == set(once), done
+    assert set(done.values()) == {1}, done
     for unit, pid in pids.items():
         now = kafka2.exec("systemctl", "show", "-p", "MainPID", "--value", unit).stdout
         assert now == pid, f"{unit} was restarted by a run that changed nothing"
