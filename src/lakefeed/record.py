@@ -31,10 +31,25 @@ def utc_now_iso() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now)) + f".{int(now % 1 * 1000):03d}Z"
 
 
+def _not_json(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON (RFC 8259 has no NaN or Infinity)")
+
+
+def loads_strict(text: bytes | str) -> Any:
+    """json.loads, except that NaN, Infinity and -Infinity are errors: Python reads them,
+    strict readers (Athena, Spark, jq) refuse a line that holds one."""
+    return json.loads(text, parse_constant=_not_json)
+
+
+# Why make_record refuses a payload holding a float JSON cannot write.
+NOT_FINITE = "a number JSON cannot carry (NaN, Infinity, or beyond a double's range)"
+
+
 def make_record(
     record_id: str, source: str, payload: Any, collected_at: str | None = None
 ) -> bytes:
-    """One record line (without newline), UTF-8: the value produced to Kafka."""
+    """One record line (without newline), UTF-8: the value produced to Kafka. Raises
+    ValueError (NOT_FINITE) for a payload holding NaN or an infinity."""
     text = json.dumps(
         {
             "id": record_id,
@@ -44,6 +59,7 @@ def make_record(
         },
         ensure_ascii=False,
         separators=(",", ":"),
+        allow_nan=False,
     )
     # JSON may carry U+0085, U+2028 and U+2029 raw, but many line readers (Python's
     # splitlines, JavaScript) break lines there: escape them, one record = one line.
@@ -63,6 +79,7 @@ def make_record(
                 "payload": payload,
             },
             separators=(",", ":"),
+            allow_nan=False,
         ).encode("ascii")
 
 

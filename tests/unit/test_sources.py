@@ -13,8 +13,11 @@ from typing import Any, ClassVar
 import pytest
 
 from lakefeed import config
+from lakefeed.collector.daemon import Collector
 from lakefeed.collector.sources import HttpPollSource, Invalid, Item, ReplaySource
 from lakefeed.errors import FatalSourceError
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def replay(tmp_path: Path, **cfg: Any) -> tuple[ReplaySource, queue.Queue[Item]]:
@@ -189,3 +192,54 @@ def test_skip_seen_ids(api: str, monkeypatch: pytest.MonkeyPatch) -> None:
         assert [json.loads(i.raw)["id"] for i in drain(src.out)] == [1, 2, 3]
     finally:
         src.close()
+
+
+def test_a_polled_record_with_nan_alone_is_a_dead_letter(
+    api: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Python's json reads NaN and Infinity; the lake's readers do not. One such record
+    of a response is dead-lettered with the reason, its neighbours land."""
+    API.script = [(200, {}, b'[{"id": 1, "v": NaN}, {"id": 2}, {"id": 3, "v": -Infinity}]')]
+    src = poller(api, monkeypatch)
+    try:
+        src.poll_once()
+        items = drain(src.out)
+        assert [isinstance(i.payload, Invalid) for i in items] == [True, False, True]
+        assert all("NaN, Infinity" in i.payload.reason for i in items[::2])
+        assert items[0].raw == b'{"id":1,"v":NaN}'
+        assert json.loads(items[1].raw) == {"id": 2}
+    finally:
+        src.close()
+
+
+@pytest.mark.parametrize(
+    "line",
+    [b'{"id": "1", "v": NaN}', b'{"id": "2", "v": Infinity}', b'{"id": "3", "v": [-Infinity]}'],
+)
+def test_a_line_with_nan_or_infinity_is_a_dead_letter(line: bytes) -> None:
+    """A replayed or streamed line holding NaN or Infinity was written to the lake as is:
+    a line Athena, Spark and jq refuse."""
+    collector = Collector(
+        config.load(ROOT / "docs" / "examples" / "collector-replay.yaml"), threading.Event()
+    )
+    collector.id_path = "id"
+    topic, _key, value = collector.encode(Item(raw=line))
+    assert topic == collector.cfg.dead_letter_topic
+    reason = json.loads(value)["reason"]
+    assert reason.startswith("invalid JSON: ") and "is not JSON" in reason, reason
+
+
+def test_a_huge_number_is_valid_json_and_lands_as_written() -> None:
+    """1e400 is valid JSON (beyond a double, not NaN): it lands verbatim, and where the
+    payload must be re-serialised (a line break inside), it is dead-lettered rather than
+    written as the invalid token Infinity."""
+    collector = Collector(
+        config.load(ROOT / "docs" / "examples" / "collector-replay.yaml"), threading.Event()
+    )
+    collector.id_path = "id"
+    topic, _key, value = collector.encode(Item(raw=b'{"id": "4", "v": 1e400}'))
+    assert topic == collector.cfg.topic
+    assert value.endswith(b'"payload":{"id": "4", "v": 1e400}}')
+    topic, _key, value = collector.encode(Item(raw=b'{"id": "5",\n"v": 1e400}'))
+    assert topic == collector.cfg.dead_letter_topic
+    assert "NaN, Infinity" in json.loads(value)["reason"]

@@ -29,7 +29,14 @@ from lakefeed.collector.sources import HttpPollSource, Invalid, Item, ReplaySour
 from lakefeed.config import CollectorConfig, check_secrets
 from lakefeed.errors import LakefeedError
 from lakefeed.kafka_connect import connect
-from lakefeed.record import dig, make_record, make_record_raw, utc_now_iso
+from lakefeed.record import (
+    NOT_FINITE,
+    dig,
+    loads_strict,
+    make_record,
+    make_record_raw,
+    utc_now_iso,
+)
 from lakefeed.service import Backoff, Health, StatusServer, base_metrics
 
 logger = logging.getLogger(__name__)
@@ -137,7 +144,7 @@ class Collector:
         payload = item.payload
         if not item.parsed:
             try:
-                payload = json.loads(item.raw)
+                payload = loads_strict(item.raw)
             except ValueError as exc:
                 return self.dead_letter(item, f"invalid JSON: {exc}")
         try:
@@ -150,7 +157,10 @@ class Collector:
             )
         value = make_record_raw(str(rid), self.label, item.raw)
         if value is None:
-            value = make_record(str(rid), self.label, payload)
+            try:
+                value = make_record(str(rid), self.label, payload)
+            except ValueError:
+                return self.dead_letter(item, f"invalid JSON: {NOT_FINITE}")
         if len(value) > self.cfg.max_record_bytes:
             return self.dead_letter(
                 item,

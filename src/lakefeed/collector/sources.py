@@ -23,7 +23,7 @@ import requests
 
 from lakefeed import config
 from lakefeed.errors import FatalSourceError
-from lakefeed.record import dig
+from lakefeed.record import NOT_FINITE, dig
 from lakefeed.service import Backoff
 
 logger = logging.getLogger(__name__)
@@ -275,11 +275,8 @@ class HttpPollSource(Source):
                 if rid is not None and self._seen_before(rid):
                     skipped += 1
                     continue
-            try:
-                raw = json.dumps(rec, ensure_ascii=False, separators=(",", ":")).encode()
-            except UnicodeEncodeError:  # a lone surrogate: keep it escaped
-                raw = json.dumps(rec, separators=(",", ":")).encode()
-            if not self.emit(Item(raw=raw, payload=rec)):
+            raw, payload = _record_item(rec)
+            if not self.emit(Item(raw=raw, payload=payload)):
                 break
             emitted += 1
         logger.info("poll done", extra={"records": emitted, "skipped_seen": skipped})
@@ -290,6 +287,22 @@ class HttpPollSource(Source):
             started = time.monotonic()
             delay = self.poll_once()
             self.stop.wait(max(0.0, delay - (time.monotonic() - started)))
+
+
+def _record_item(rec: Any) -> tuple[bytes, Any]:
+    """(compact JSON bytes, payload) of one record of a polled response. NaN or Infinity in
+    it (Python reads them, strict readers refuse them): the payload is Invalid, and only
+    this record goes to the dead-letter topic, as the source wrote it."""
+    try:
+        text = json.dumps(rec, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    except ValueError:
+        return json.dumps(rec, separators=(",", ":")).encode(), Invalid(
+            f"invalid JSON: {NOT_FINITE}"
+        )
+    try:
+        return text.encode(), rec
+    except UnicodeEncodeError:  # a lone surrogate: keep it escaped
+        return json.dumps(rec, separators=(",", ":")).encode(), rec
 
 
 @dataclass(frozen=True, slots=True)
