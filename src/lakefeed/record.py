@@ -35,10 +35,19 @@ def _not_json(name: str) -> Any:
     raise ValueError(f"{name} is not JSON (RFC 8259 has no NaN or Infinity)")
 
 
+# One decoder for every line: json.loads with an argument would build one per call.
+_STRICT = json.JSONDecoder(parse_constant=_not_json)
+
+
 def loads_strict(text: bytes | str) -> Any:
     """json.loads, except that NaN, Infinity and -Infinity are errors: Python reads them,
-    strict readers (Athena, Spark, jq) refuse a line that holds one."""
-    return json.loads(text, parse_constant=_not_json)
+    strict readers (Athena, Spark, jq) refuse a line that holds one. Bytes are decoded as
+    json.loads decodes them (UTF-8, -16 or -32)."""
+    if isinstance(text, bytes | bytearray):
+        text = text.decode(json.detect_encoding(text), "surrogatepass")
+    if text.startswith("\ufeff"):
+        raise json.JSONDecodeError("Unexpected UTF-8 BOM (decode using utf-8-sig)", text, 0)
+    return _STRICT.decode(text)
 
 
 # Why make_record refuses a payload holding a float JSON cannot write.
