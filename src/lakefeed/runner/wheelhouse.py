@@ -107,6 +107,11 @@ def _wheels(directory: Path) -> dict[str, Path]:
     return found
 
 
+def _versions(wheels: dict[str, Path]) -> dict[str, str]:
+    """{normalized name: version} of _wheels()' answer."""
+    return {name: w.name.split("-")[1] for name, w in wheels.items()}
+
+
 def build(
     root: Path,
     dest: Path,
@@ -135,9 +140,9 @@ def build(
         # Wheels of another platform would only be dead weight in every host's copy.
         for old in dest.glob("*.whl"):
             old.unlink()
-    wheels = [_lakefeed_wheel(root, dest)]
-    have = {n: w.name.split("-")[1] for n, w in _wheels(dest).items()}
-    offline = all(have.get(name) == version for name, version in pins.items())
+    wheel = _lakefeed_wheel(root, dest)
+    have = _versions(_wheels(dest))
+    online = index and any(have.get(name) != version for name, version in pins.items())
     # Resolved into an empty directory (pip copies what dest already holds): what lands
     # there is exactly what the hosts need.
     with tempfile.TemporaryDirectory(dir=dest.parent, prefix=f".{dest.name}-") as tmp:
@@ -151,45 +156,42 @@ def build(
             tmp,
             "--find-links",
             str(dest),
-            str(wheels[0]),
+            str(wheel),
         ]
         what = f"dependencies for CPython {target.python} on {target.machine}"
-        if offline or not index:
+        if not online:
             try:
                 _pip([*argv, "--no-index"], what)
             except LakefeedError:
                 if not index:
                     raise
-                offline = False
-        if not offline and index:
+                online = True  # a locked wheel is missing or unusable here: ask the index
+        if online:
             _pip(argv, what)
         got = _wheels(Path(tmp))
-        resolved = {n: w.name.split("-")[1] for n, w in got.items()}
+        resolved = _versions(got)
         unlocked = sorted(f"{n}=={v}" for n, v in resolved.items() if n not in pins)
         unused = sorted(f"{n}=={v}" for n, v in pins.items() if n not in resolved)
-        if unlocked or unused:
+        mismatch = []
+        if unlocked:
+            mismatch.append(f"needed but not locked: {', '.join(unlocked)}")
+        if unused:
+            mismatch.append(f"locked but not needed: {', '.join(unused)}")
+        if mismatch:
             raise LakefeedError(
                 f"{lock} does not match lakefeed's dependencies for CPython "
-                f"{target.python} on {target.machine}: "
-                + "; ".join(
-                    part
-                    for part in (
-                        f"needed but not locked: {', '.join(unlocked)}" if unlocked else "",
-                        f"locked but not needed: {', '.join(unused)}" if unused else "",
-                    )
-                    if part
-                )
-                + f". Run {RELOCK} (it pins what pyproject.toml's dependencies pull in "
-                "today), review the diff and commit it; nothing was deployed"
+                f"{target.python} on {target.machine}: {'; '.join(mismatch)}. Run {RELOCK} "
+                "(it pins what pyproject.toml's dependencies pull in today), review the diff "
+                "and commit it; nothing was deployed"
             )
         for name, old in _wheels(dest).items():
             if name not in got or old.name != got[name].name:
                 old.unlink()
-        for wheel in got.values():
-            if not (dest / wheel.name).exists():
-                wheel.replace(dest / wheel.name)
+        for dep in got.values():
+            if not (dest / dep.name).exists():
+                dep.replace(dest / dep.name)
     marker.write_text(json.dumps(asdict(target), sort_keys=True) + "\n")
-    return wheels[0]
+    return wheel
 
 
 def write_lock(root: Path, target: Platform = DEBIAN_12_AMD64) -> Path:
@@ -202,8 +204,8 @@ def write_lock(root: Path, target: Platform = DEBIAN_12_AMD64) -> Path:
             [*PIP, "download", *target.pip_args(), "--dest", str(deps), str(wheel)],
             f"dependencies for CPython {target.python} on {target.machine}",
         )
-        found = _wheels(deps)
-        lines = [f"{n}=={found[n].name.split('-')[1]}" for n in sorted(found)]
+        found = _versions(_wheels(deps))
+        lines = [f"{name}=={found[name]}" for name in sorted(found)]
     path = root / LOCK
     path.write_text(
         f"# Written by {RELOCK} for CPython {target.python} on {target.machine}: every package\n"
