@@ -9,7 +9,6 @@ evaluated by Ansible exactly as written in the role.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import sys
 from pathlib import Path
@@ -18,6 +17,7 @@ from typing import Any
 import pytest
 import yaml
 
+from tests.support.modules import import_module_file
 from tests.support.playbook import ansible_playbook, report
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -126,11 +126,7 @@ def test_status_looks_for_a_pending_restart_where_the_role_keeps_it(
     both playbooks that call the module pass it."""
     role_vars = yaml.safe_load((ROOT / "roles/kafka/vars/main.yml").read_text())
     role = evaluate(tmp_path, role_vars["__kafka_pending_marker"], {"kafka_data_dir": data_dir}, {})
-    path = ROOT / "playbooks" / "ops" / "library" / "lakefeed_status.py"
-    spec = importlib.util.spec_from_file_location("lakefeed_status", path)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = import_module_file(ROOT / "playbooks" / "ops" / "library" / "lakefeed_status.py")
     assert module.kafka_pending_marker(data_dir) == role
     for playbook in ("playbooks/ops/status.yml", "playbooks/record.yml"):
         plays = yaml.safe_load((ROOT / playbook).read_text())

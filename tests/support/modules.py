@@ -1,8 +1,10 @@
-"""Run one of the roles' Ansible modules as Ansible runs it on a host: the module file,
-its arguments in a JSON file, its JSON answer on stdout."""
+"""The roles' Ansible modules in tests: run one as Ansible runs it on a host (the module
+file, its arguments in a JSON file, its JSON answer on stdout), or import its file to
+call its functions."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import subprocess
 import sys
@@ -24,3 +26,12 @@ def run_module(module: Path, params: dict[str, Any], tmp_path: Path) -> dict[str
         return dict(json.loads(done.stdout))
     except ValueError:
         raise AssertionError(f"{module.name} printed no JSON: {done.stdout}{done.stderr}") from None
+
+
+def import_module_file(path: Path) -> Any:
+    """The module file imported as a Python module (its functions, not its main())."""
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

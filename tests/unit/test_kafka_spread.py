@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import importlib.util
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.support.modules import import_module_file
+
 PATH = Path(__file__).resolve().parents[2] / "roles/kafka/library/lakefeed_kafka_spread.py"
-spec = importlib.util.spec_from_file_location("lakefeed_kafka_spread", PATH)
-assert spec and spec.loader
-spread: Any = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(spread)
+spread: Any = import_module_file(PATH)
 
 
 def three_brokers(partitions: int, topic: str = "t") -> dict[tuple[str, int], list[int]]:

@@ -4,7 +4,6 @@ computes the same digest of the deployed file, so drift is seen and only drift."
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import sys
@@ -17,17 +16,13 @@ import pytest
 from prometheus_client import CollectorRegistry
 
 from lakefeed import __version__, service
+from tests.support.modules import import_module_file
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def status_module() -> ModuleType:
-    path = ROOT / "playbooks" / "ops" / "library" / "lakefeed_status.py"
-    spec = importlib.util.spec_from_file_location("lakefeed_status", path)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return import_module_file(ROOT / "playbooks" / "ops" / "library" / "lakefeed_status.py")
 
 
 @pytest.fixture
