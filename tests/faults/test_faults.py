@@ -334,11 +334,15 @@ def test_spool_disk_filling_up(suite: Suite) -> None:
         fd = os.open(filler, os.O_WRONLY | os.O_CREAT, 0o600)
         try:
             os.posix_fallocate(fd, 0, free - leave)
-            paused = wait_for(
-                "the archiver reports the full spool and pauses",
-                lambda: "min_free_bytes" in journal_since(host, "lakefeed-archiver", since),
-                90,
-            )
+            try:
+                paused = wait_for(
+                    "the archiver reports the full spool and pauses",
+                    lambda: "min_free_bytes" in journal_since(host, "lakefeed-archiver", since),
+                    90,
+                )
+            except AssertionError as exc:
+                log = journal_since(host, "lakefeed-archiver", since)[-2000:]
+                raise AssertionError(f"{exc}\nhealthz: {_archiver_health(host)}\n{log}") from None
             sc.notes["paused_after_seconds"] = round(paused, 1)
             health = _archiver_health(host)
             assert "spool" in health["problems"], health

@@ -71,6 +71,43 @@ def test_full_spool_pauses_consumption_then_resumes_without_loss(
     assert p.shipper.terminate() == 0
 
 
+def test_an_idle_archiver_pauses_when_the_spool_runs_low_and_resumes(
+    kafka: LocalKafka, s3: LocalS3, bucket: str, topic: str, tmp_path: Path, small_disk: Path
+) -> None:
+    """The free-space check must not wait for the next record: a disk that fills while
+    no records arrive (another process, a log) is reported at once, and consumption is
+    paused before the first record would be written to it."""
+    p = Pipeline(kafka, s3, bucket, topic, tmp_path)
+    p.spool = small_disk / "spool"
+    p.archiver.config["spool_dir"] = str(p.spool)
+    p.archiver.config["min_free_bytes"] = 2 * 1024 * 1024
+    p.archiver.rewrite_config()
+    p.archiver.start()
+    wait_for(lambda: p.archiver.health()[0] == 200, 60, "the archiver ready")
+
+    filler = small_disk / "filler"
+    with open(filler, "wb") as f:
+        os.posix_fallocate(f.fileno(), 0, 2 * 1024 * 1024)
+    wait_for(lambda: p.archiver.health()[0] == 503, 20, "the idle archiver to see the low disk")
+    assert "spool" in p.archiver.health()[1]["problems"]
+    assert "min_free_bytes" in p.archiver.log_tail()
+    assert "lakefeed_archiver_paused_disk 1.0" in p.archiver.metrics()
+
+    producer = KafkaProducer(bootstrap_servers=kafka.bootstrap, acks="all")
+    for i in range(20):
+        rid = f"r{i:03d}"
+        producer.send(topic, key=rid.encode(), value=make_record(rid, "t:t", {"i": i}))
+    producer.flush()
+    producer.close()
+    wait_for(lambda: p.archiver.health()[1].get("lag_records") == 20, 30, "lag_records 20")
+    assert not list((p.spool / "writing").glob("*")), "it wrote to a spool below its floor"
+
+    filler.unlink()
+    wait_for(lambda: p.archiver.health()[0] == 200, 30, "the archiver to resume")
+    wait_for(lambda: p.spool_files("ready"), 30, "the records written once there is room")
+    assert p.archiver.terminate() == 0
+
+
 def test_restart_with_files_in_the_spool_skips_what_they_hold(
     kafka: LocalKafka, s3: LocalS3, bucket: str, topic: str, tmp_path: Path
 ) -> None:

@@ -31,7 +31,9 @@ logger = logging.getLogger(__name__)
 
 POLL_MS = 500
 LAG_EVERY_S = 5.0
+LAG_TIMEOUT_MS = 2000
 DISK_RETRY_S = 5.0
+DISK_CHECK_S = 1.0  # how often a running archiver looks at the spool's free space
 
 
 class _Rebalance(AsyncConsumerRebalanceListener):
@@ -179,6 +181,15 @@ class Archiver:
         free = shutil.disk_usage(self.spool.root).free
         return free >= self.cfg.min_free_bytes
 
+    def _check_disk(self) -> bool:
+        """False (and consumption paused) when the spool is below `min_free_bytes`."""
+        if self._disk_ok():
+            return True
+        self._pause_for_disk(
+            f"less than min_free_bytes={self.cfg.min_free_bytes} free in {self.spool.root}"
+        )
+        return False
+
     def _maybe_resume(self) -> None:
         assert self.consumer is not None
         if self.paused_for_disk and self._disk_ok():
@@ -243,12 +254,8 @@ class Archiver:
                     self.rotate(tp)
                     pf = None
                 if pf is None:
-                    if not self._disk_ok():
+                    if not self._check_disk():
                         self.consumer.seek(tp, msg.offset)
-                        self._pause_for_disk(
-                            f"less than min_free_bytes={self.cfg.min_free_bytes} free in "
-                            f"{self.spool.root}"
-                        )
                         break
                     try:
                         pf = PartitionFile(
@@ -291,12 +298,21 @@ class Archiver:
 
     def update_lag(self) -> None:
         assert self.consumer is not None
+        assignment = self.consumer.assignment()
+        try:
+            # Asked of the brokers, not the last fetch's highwater: a partition paused
+            # for a full spool is not fetched, and its lag is exactly what must show.
+            ends = self.consumer.end_offsets(list(assignment), timeout_ms=LAG_TIMEOUT_MS)
+            positions = {tp: self.consumer.position(tp, LAG_TIMEOUT_MS) for tp in assignment}
+        except KafkaError as exc:  # a timeout, or a partition revoked meanwhile
+            logger.warning("cannot measure the lag now: %s", exc)
+            return
         total = 0
-        for tp in self.consumer.assignment():
-            high = self.consumer.highwater(tp)
-            if high is None:
+        for tp in assignment:
+            end, pos = ends.get(tp), positions[tp]
+            if end is None or pos is None:
                 continue
-            lag = max(0, high - self.consumer.position(tp))
+            lag = max(0, end - pos)
             total += lag
             self.m_lag.labels(topic=tp.topic, partition=str(tp.partition)).set(lag)
         self.health.detail("lag_records", total)
@@ -330,10 +346,15 @@ class Archiver:
             self.consumer.subscribe(cfg.topics, listener=_Rebalance(self))
             self.health.ready = True
             logger.info("archiver started", extra={"topics": cfg.topics, "group_id": cfg.group_id})
-            next_lag = 0.0
+            next_lag = next_disk = 0.0
             while not self.stop.is_set():
                 if self.paused_for_disk:
                     self._maybe_resume()
+                elif time.monotonic() >= next_disk:
+                    # Also between records: a disk filled by something else is reported
+                    # (healthz, metric) while idle, and nothing is fetched onto it.
+                    self._check_disk()
+                    next_disk = time.monotonic() + DISK_CHECK_S
                 records = self.consumer.poll(timeout_ms=self.poll_timeout_ms())
                 if self.to_align:
                     # Records of these partitions were held back (paused): none are in
