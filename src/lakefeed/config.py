@@ -390,7 +390,8 @@ class ArchiverConfig(Strict):
     the next fetch is only sent once a poll has taken all of the last one."""
     min_free_bytes: int = Field(default=256 * 1024 * 1024, ge=0)
     """Below this much free space in the spool, consumption pauses (and /healthz says so)
-    instead of writing files that cannot be finished."""
+    instead of writing files that cannot be finished. Checked every second, records
+    arriving or not; consumption resumes once there is room again."""
     metrics: HttpEndpoint = _endpoint(9102)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     """Log level of the JSON log lines on stdout."""
