@@ -9,7 +9,6 @@ by a file path (`SecretRef`), and read at start.
 from __future__ import annotations
 
 import os
-import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -555,7 +554,3 @@ def check_secrets(config: Strict) -> None:
                 walk(item, f"{where}[{i}]")
 
     walk(config, "")
-
-
-def slug(text: str) -> str:
-    return re.sub(r"[^a-z0-9_-]+", "-", text.lower()).strip("-") or "x"

@@ -536,10 +536,3 @@ class Lab:
                 },
             }
         }
-
-    def write_inventory(self, path: Path) -> Path:
-        import yaml  # noqa: PLC0415 - only the runner writes files; tests use the dict
-
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(yaml.safe_dump(self.inventory(), sort_keys=False))
-        return path

@@ -1,6 +1,7 @@
 """Real servers as local processes: an Apache Kafka broker (KRaft) and a MinIO S3 endpoint.
 
-Used by the test suite, the benchmarks and the lab's S3 endpoint. Both are the real
+Used by the test suite, the benchmarks and `lakefeed demo` (the lab's S3 is MinIO as a
+systemd service on its S3 host, runner/lab.py). Both are the real
 programs (Kafka's jars from Maven Central run with `java`, MinIO built from source by
 scripts/fetch-minio), bound to loopback or to an address the caller names.
 
@@ -285,16 +286,6 @@ class LocalKafka:
         with self.log.open("rb") as f:
             f.seek(self._log_from)
             return b"Kafka Server started" in f.read()
-
-    def kill(self) -> None:
-        """SIGKILL: the broker gets no chance to flush or shut down cleanly."""
-        if self.proc and self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait()
-
-    def restart(self) -> None:
-        self.stop()
-        self.start()
 
     def stop(self) -> None:
         _stop(self.proc)

@@ -41,10 +41,6 @@ def project_root() -> Path:
     )
 
 
-class PlaybookFailed(LakefeedError):
-    """A play failed on some host; the message names the host and the task."""
-
-
 @dataclass
 class PlayResult:
     rc: int
