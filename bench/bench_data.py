@@ -10,8 +10,9 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from lakefeed.archiver.spool import PartitionFile, Spool
+from lakefeed.archiver.writer import PartitionFile
 from lakefeed.record import SpoolName, make_record, utc_now_iso
+from lakefeed.spool import Spool
 
 SAMPLE = Path(__file__).resolve().parents[1] / "data" / "sample" / "x_stream.jsonl"
 COLLECTOR_NAME = "bench"

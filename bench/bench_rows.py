@@ -1,4 +1,5 @@
-"""The four benchmarks. Each measures lakefeed and its peer in this run, on this machine."""
+"""Rows 1-4 of bench/run: collector, archiver, shipper and end to end (row 5, deploying,
+is bench_deploy.py). Each measures lakefeed and its peer in this run, on this machine."""
 
 from __future__ import annotations
 
@@ -1211,7 +1212,7 @@ class Bench:
                 f"**Input**: {count:,} gzip JSONL spool files of "
                 f"{files.bytes / count / 1000:,.1f} KB on average ({mib:,.1f} MiB in all; "
                 f"{size_note}), made of sample records with "
-                f"`lakefeed.archiver.spool.PartitionFile` at gzip level 6."
+                f"`lakefeed.archiver.writer.PartitionFile` at gzip level 6."
             )
         size = files.bytes / count
         path = (

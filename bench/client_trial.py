@@ -45,7 +45,8 @@ from kafka.structs import OffsetAndMetadata
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 from lakefeed import kafka_fixes
-from lakefeed.archiver.spool import Compressor, PartitionFile, Spool
+from lakefeed.archiver.writer import Compressor, PartitionFile
+from lakefeed.spool import Spool
 
 POLL_S = 0.5
 

@@ -14,9 +14,10 @@ from pathlib import Path
 import crc32c
 import pytest
 
-from lakefeed.archiver.spool import PartitionFile, Spool
+from lakefeed.archiver.writer import PartitionFile
 from lakefeed.lab.local import LocalS3
 from lakefeed.record import SpoolName, lake_key, make_record
+from lakefeed.spool import Spool
 from tests.integration.test_pipeline import wait_for
 from tests.support.procs import Daemon
 

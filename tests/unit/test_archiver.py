@@ -9,7 +9,7 @@ from pathlib import Path
 from kafka import TopicPartition
 
 from lakefeed.archiver.daemon import POLL_MS, Archiver
-from lakefeed.archiver.spool import PartitionFile
+from lakefeed.archiver.writer import PartitionFile
 from lakefeed.config import ArchiverConfig
 
 

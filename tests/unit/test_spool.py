@@ -8,9 +8,10 @@ from pathlib import Path
 
 import crc32c
 
-from lakefeed.archiver.spool import Compressor, PartitionFile, Spool
+from lakefeed.archiver.writer import Compressor, PartitionFile
 from lakefeed.record import SpoolName
 from lakefeed.shipper.daemon import file_digest
+from lakefeed.spool import Spool
 
 
 def write(spool: Spool, first: int, n: int, partition: int = 0) -> Path:

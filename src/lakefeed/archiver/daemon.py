@@ -22,10 +22,11 @@ from kafka.errors import CommitFailedError, KafkaError
 from kafka.structs import OffsetAndMetadata
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
-from lakefeed.archiver.spool import Compressor, PartitionFile, Spool
+from lakefeed.archiver.writer import Compressor, PartitionFile
 from lakefeed.config import ArchiverConfig, check_secrets
 from lakefeed.kafka_connect import connect
 from lakefeed.service import Health, StatusServer, base_metrics
+from lakefeed.spool import Spool
 
 logger = logging.getLogger(__name__)
 

@@ -1,8 +1,5 @@
-"""The spool contract on disk: `writing/` (open), `ready/` (complete, immutable), `shipped/`.
-
-A file becomes visible in `ready/` only by rename, after its bytes and then the directory
-are fsynced, so a crash can leave a partial file only in `writing/`, which is discarded at
-start: its records were never committed, so Kafka hands them to us again.
+"""The archiver's spool files: one gzip JSONL file per partition, written through
+`PartitionFile` and finished into `ready/` (the contract: lakefeed/spool.py).
 
 The gzip work of open files can run on `Compressor` threads: zlib-ng releases the GIL, so
 it overlaps with the consumer thread fetching and decoding the next records, and the
@@ -25,8 +22,8 @@ from pathlib import Path
 from zlib_ng import gzip_ng
 
 from lakefeed.record import SpoolName
+from lakefeed.spool import PART_SUFFIX, Spool, fsync_dir
 
-PART_SUFFIX = ".part"
 # Writing the gzip stream in large chunks costs far less than one call per record.
 _FLUSH_AT = 1024 * 1024
 
@@ -72,47 +69,6 @@ class Compressor:
     def close(self) -> None:
         for pool in self._lanes:
             pool.shutdown(wait=True, cancel_futures=True)
-
-
-def fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-class Spool:
-    def __init__(self, root: Path) -> None:
-        self.root = root
-        self.writing = root / "writing"
-        self.ready = root / "ready"
-        self.shipped = root / "shipped"
-
-    def ensure(self) -> None:
-        for d in (self.writing, self.ready, self.shipped):
-            d.mkdir(parents=True, exist_ok=True)
-
-    def discard_partials(self) -> list[str]:
-        """Remove what a crash left in writing/; returns the names removed."""
-        removed = []
-        for p in self.writing.glob(f"*{PART_SUFFIX}"):
-            p.unlink()
-            removed.append(p.name)
-        if removed:
-            fsync_dir(self.writing)
-        return removed
-
-    def last_offsets(self) -> dict[tuple[str, int], int]:
-        """Highest last offset per (topic, partition) among files still in the spool."""
-        best: dict[tuple[str, int], int] = {}
-        for d in (self.ready, self.shipped):
-            for p in d.iterdir():
-                name = SpoolName.parse(p.name)
-                if name is not None:
-                    key = (name.topic, name.partition)
-                    best[key] = max(best.get(key, -1), name.last)
-        return best
 
 
 class PartitionFile:

@@ -32,10 +32,10 @@ from inotify_simple import INotify
 from inotify_simple import flags as iflags
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
-from lakefeed.archiver.spool import Spool, fsync_dir
 from lakefeed.config import ShipperConfig, check_secrets
 from lakefeed.record import SpoolName, lake_key
 from lakefeed.service import Backoff, Health, StatusServer, base_metrics
+from lakefeed.spool import Spool, fsync_dir
 
 logger = logging.getLogger(__name__)
 
