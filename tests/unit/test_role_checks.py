@@ -37,7 +37,7 @@ def inventory(tmp_path: Path, drop: str = "", extra: dict[str, Any] | None = Non
         "archiver_topics": ["x.posts"],
         "shipper_s3_bucket": "lake",
         "collector_instances": [
-            {"name": "sample", "topic": "x.posts", "source": {"kind": "replay", "path": "/x"}}
+            {"name": "sample", "topic": "x.posts", "source": {"type": "replay", "path": "/x"}}
         ],
         **(extra or {}),
     }
@@ -158,3 +158,17 @@ def test_a_missing_value_is_refused_by_name(tmp_path: Path, key: str) -> None:
     rc, report = site(inventory(tmp_path, drop=key))
     assert rc != 0
     assert_stopped_in_the_checks(report, key)
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        {"kind": "replay", "path": "/x"},  # `kind` for `type`: the checks once let it pass
+        {"type": "rss", "url": "https://example.org/feed"},
+    ],
+)
+def test_a_source_without_a_known_type_is_refused(tmp_path: Path, source: object) -> None:
+    instance = {"name": "sample", "topic": "x.posts", "source": source}
+    rc, report = site(inventory(tmp_path, extra={"collector_instances": [instance]}))
+    assert rc != 0
+    assert_stopped_in_the_checks(report, "source.type")
