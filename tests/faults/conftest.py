@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from tests.faults.test_faults import RESULTS
+from tests.support.faults import RESULTS
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:

@@ -40,9 +40,11 @@ from lakefeed.runner.lab import LabRunner
 from lakefeed.runner.rollout import Rollout
 from lakefeed.runner.targets import target
 from tests.support.faults import (
+    POLL,
+    RATE,
+    RESULTS,
     Feed,
     LakeReader,
-    Results,
     Scenario,
     journal_since,
     kafka_healthy,
@@ -51,13 +53,12 @@ from tests.support.faults import (
     restarts,
     spool_files,
     unit_active,
-    wait_for,
 )
 from tests.support.verifiable import VerifiableLoad
+from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.lab
 
-RATE = float(os.environ.get("LAKEFEED_FAULTS_RATE", "40"))
 HOST_STOP = float(os.environ.get("LAKEFEED_FAULTS_HOST_STOP_SECONDS", "60"))
 S3_DOWN = float(os.environ.get("LAKEFEED_FAULTS_S3_DOWN_SECONDS", "120"))
 STORM = float(os.environ.get("LAKEFEED_FAULTS_STORM_SECONDS", "60"))
@@ -65,8 +66,6 @@ S3_FAULTS = Path(__file__).resolve().parents[1] / "support" / "s3_faults.py"
 # What every recovery gets before the scenario fails: generous, a 2-core machine is
 # running three brokers and the daemons.
 CATCH_UP = 300
-
-RESULTS = Results(rate=RATE)
 
 
 @dataclass
@@ -106,6 +105,7 @@ class Suite:
             f"{name}: the {sc.last} records acknowledged by the end of the fault in the lake",
             lambda: self.landed(sc.last),
             CATCH_UP,
+            every=POLL,
         )
         sc.recovery_seconds = time.monotonic() - healed
         RESULTS.scenarios.append(sc)
@@ -122,7 +122,12 @@ def suite(lab: LabRunner) -> Iterator[Suite]:
     feed.start()
     try:
         s = Suite(lab, feed, LakeReader(lab.s3_client(lab.s3_credentials())))
-        wait_for("the feed's first records acknowledged", lambda: feed.acknowledged() > 0, 120)
+        wait_for(
+            "the feed's first records acknowledged",
+            lambda: feed.acknowledged() > 0,
+            120,
+            every=POLL,
+        )
         yield s
     finally:
         feed.remove()
@@ -181,6 +186,7 @@ def _sigkill_kafka(host: LabHost, sc: Scenario) -> None:
         "kafka restarted by systemd",
         lambda: unit_active(host, "kafka") and main_pid(host, "kafka") not in (pid, "0"),
         120,
+        every=POLL,
     )
     sc.notes["restarted_after_seconds"] = round(time.monotonic() - killed, 1)
     sc.notes["healthy_after_seconds"] = round(
@@ -217,7 +223,7 @@ def test_the_active_controller_killed(suite: Suite) -> None:
         wait_for("a leader elected at a later epoch", new_leader, 120, 1)
         sc.notes["new_leader_after_seconds"] = round(time.monotonic() - killed, 1)
         sc.notes["new_leader_is_the_killed_node"] = elected[0][0] == leader
-        wait_for("kafka restarted by systemd", lambda: unit_active(host, "kafka"), 120)
+        wait_for("kafka restarted by systemd", lambda: unit_active(host, "kafka"), 120, every=POLL)
         wait_for("cluster healthy", lambda: kafka_healthy(other), 240, 5)
         sc.notes["healthy_after_seconds"] = round(time.monotonic() - killed, 1)
 
@@ -233,7 +239,9 @@ def test_the_archiver_host_stopped_for_a_minute(suite: Suite) -> None:
         podman("start", host.name)
         host.wait_running(180)
         for unit in ("kafka", "lakefeed-archiver", "lakefeed-shipper"):
-            wait_for(f"{unit} started at boot", lambda u=unit: unit_active(host, u), 180)
+            wait_for(
+                f"{unit} started at boot", lambda u=unit: unit_active(host, u), 180, every=POLL
+            )
         wait_for("cluster healthy", lambda: kafka_healthy(host), 300, 5)
         sc.notes["healthy_after_boot_seconds"] = round(time.monotonic() - started, 1)
 
@@ -268,7 +276,7 @@ def test_s3_down_then_back(suite: Suite) -> None:
         suite.s3.exec("systemctl", "start", "minio")
         sc.notes["spool_peak_ready_files"] = peak
     assert peak > 0, "the spool did not absorb anything while S3 was down"
-    wait_for("the spool drained", lambda: spool_files(host)["ready"] == 0, 120)
+    wait_for("the spool drained", lambda: spool_files(host)["ready"] == 0, 120, every=POLL)
 
 
 def test_s3_answering_errors_at_random(suite: Suite) -> None:
@@ -334,16 +342,18 @@ def test_spool_disk_filling_up(suite: Suite) -> None:
         fd = os.open(filler, os.O_WRONLY | os.O_CREAT, 0o600)
         try:
             os.posix_fallocate(fd, 0, free - leave)
+            filled = time.monotonic()
             try:
-                paused = wait_for(
+                wait_for(
                     "the archiver reports the full spool and pauses",
                     lambda: "min_free_bytes" in journal_since(host, "lakefeed-archiver", since),
                     90,
+                    every=0.5,
                 )
             except AssertionError as exc:
                 log = journal_since(host, "lakefeed-archiver", since)[-2000:]
                 raise AssertionError(f"{exc}\nhealthz: {_archiver_health(host)}\n{log}") from None
-            sc.notes["paused_after_seconds"] = round(paused, 1)
+            sc.notes["paused_after_seconds"] = round(time.monotonic() - filled, 1)
             health = _archiver_health(host)
             assert "spool" in health["problems"], health
             time.sleep(20)
@@ -355,7 +365,9 @@ def test_spool_disk_filling_up(suite: Suite) -> None:
             os.close(fd)
             filler.unlink()
     assert missing > 0, "the archiver kept writing to a full spool"
-    wait_for("the archiver healthy again", lambda: not _archiver_health(host)["problems"], 60)
+    wait_for(
+        "the archiver healthy again", lambda: not _archiver_health(host)["problems"], 60, every=POLL
+    )
     assert restarts(host, "lakefeed-archiver") == crashes, "the archiver crashed on a full spool"
 
 
@@ -363,11 +375,14 @@ def test_every_acknowledged_record_landed_exactly_once(suite: Suite) -> None:
     feed, lake = suite.feed, suite.lake
     feed.stop()  # SIGTERM: the last batch acknowledged, then the checkpoint written
     sent = feed.acknowledged()
-    wait_for("every acknowledged record in the lake", lambda: suite.landed(sent), CATCH_UP)
+    wait_for(
+        "every acknowledged record in the lake", lambda: suite.landed(sent), CATCH_UP, every=POLL
+    )
     wait_for(
         "no file left unshipped in the spool",
         lambda: spool_files(suite.archiver_host) == {"writing": 0, "ready": 0},
         120,
+        every=POLL,
     )
     lake.refresh()
     assert not lake.conflicts, lake.conflicts[:5]

@@ -15,7 +15,8 @@ from kafka import KafkaProducer
 
 from lakefeed.lab.local import LocalKafka, LocalS3
 from lakefeed.record import SpoolName, make_record
-from tests.integration.test_pipeline import Pipeline, wait_for
+from tests.support.pipeline import Pipeline
+from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -54,7 +55,7 @@ def test_full_spool_pauses_consumption_then_resumes_without_loss(
     producer.close()
 
     p.archiver.start()
-    wait_for(lambda: p.archiver.health()[0] == 503, 60, "the archiver to report the full disk")
+    wait_for("the archiver to report the full disk", lambda: p.archiver.health()[0] == 503, 60)
     assert "spool" in p.archiver.health()[1]["problems"]
     assert p.archiver.running(), "a full disk must pause the archiver, not kill it"
     assert "lakefeed_archiver_paused_disk 1.0" in p.archiver.metrics()
@@ -65,7 +66,7 @@ def test_full_spool_pauses_consumption_then_resumes_without_loss(
     p.shipper.start()
     lake = p.wait_landed(len(ids), timeout=180)
     assert sorted(lake.ids()) == ids
-    wait_for(lambda: p.archiver.health()[0] == 200, 60, "the archiver to recover")
+    wait_for("the archiver to recover", lambda: p.archiver.health()[0] == 200, 60)
     assert "lakefeed_archiver_paused_disk 0.0" in p.archiver.metrics()
     assert p.archiver.terminate() == 0
     assert p.shipper.terminate() == 0
@@ -83,12 +84,12 @@ def test_an_idle_archiver_pauses_when_the_spool_runs_low_and_resumes(
     p.archiver.config["min_free_bytes"] = 2 * 1024 * 1024
     p.archiver.rewrite_config()
     p.archiver.start()
-    wait_for(lambda: p.archiver.health()[0] == 200, 60, "the archiver ready")
+    wait_for("the archiver ready", lambda: p.archiver.health()[0] == 200, 60)
 
     filler = small_disk / "filler"
     with open(filler, "wb") as f:
         os.posix_fallocate(f.fileno(), 0, 2 * 1024 * 1024)
-    wait_for(lambda: p.archiver.health()[0] == 503, 20, "the idle archiver to see the low disk")
+    wait_for("the idle archiver to see the low disk", lambda: p.archiver.health()[0] == 503, 20)
     assert "spool" in p.archiver.health()[1]["problems"]
     assert "min_free_bytes" in p.archiver.log_tail()
     assert "lakefeed_archiver_paused_disk 1.0" in p.archiver.metrics()
@@ -99,12 +100,12 @@ def test_an_idle_archiver_pauses_when_the_spool_runs_low_and_resumes(
         producer.send(topic, key=rid.encode(), value=make_record(rid, "t:t", {"i": i}))
     producer.flush()
     producer.close()
-    wait_for(lambda: p.archiver.health()[1].get("lag_records") == 20, 30, "lag_records 20")
+    wait_for("lag_records 20", lambda: p.archiver.health()[1].get("lag_records") == 20, 30)
     assert not list((p.spool / "writing").glob("*")), "it wrote to a spool below its floor"
 
     filler.unlink()
-    wait_for(lambda: p.archiver.health()[0] == 200, 30, "the archiver to resume")
-    wait_for(lambda: p.spool_files("ready"), 30, "the records written once there is room")
+    wait_for("the archiver to resume", lambda: p.archiver.health()[0] == 200, 30)
+    wait_for("the records written once there is room", lambda: p.spool_files("ready"), 30)
     assert p.archiver.terminate() == 0
 
 
@@ -132,7 +133,7 @@ def test_restart_with_files_in_the_spool_skips_what_they_hold(
 
     p.archiver.start()
     expected = ready / str(SpoolName(topic, 0, 10, 29))
-    wait_for(expected.exists, 60, f"{expected.name} in ready/ ({p.archiver.log_tail()})")
+    wait_for(f"{expected.name} in ready/ ({p.archiver.log_tail()})", expected.exists, 60)
     assert p.archiver.running(), p.archiver.log_tail()
     names = sorted(x.name for x in ready.iterdir())
     assert names == [left.name, expected.name], names
@@ -147,6 +148,6 @@ def test_restart_with_files_in_the_spool_skips_what_they_hold(
     producer.close()
     p.archiver.start()
     after = ready / str(SpoolName(topic, 0, 30, 34))
-    wait_for(after.exists, 60, f"{after.name} in ready/ ({p.archiver.log_tail()})")
+    wait_for(f"{after.name} in ready/ ({p.archiver.log_tail()})", after.exists, 60)
     assert len(list(ready.iterdir())) == 3
     assert p.archiver.terminate() == 0

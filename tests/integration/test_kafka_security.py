@@ -28,8 +28,9 @@ from kafka import KafkaConsumer, KafkaProducer
 from kafka.errors import KafkaError
 
 from lakefeed.lab.local import LocalKafka, fetched
-from tests.integration.test_pipeline import wait_for, write_replay
+from tests.support.pipeline import write_replay
 from tests.support.procs import Daemon
+from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
@@ -218,9 +219,9 @@ def test_collector_and_archiver_carry_records_with_credentials(
     assert collector.wait(120) == 0, collector.log_tail()
 
     got = wait_for(
+        f"{len(ids)} records in the archiver's spool",
         lambda: (found := spool_ids(spool)) and len(found) >= len(ids) and found,
         90,
-        f"{len(ids)} records in the archiver's spool",
     )
     assert sorted(got) == sorted(ids)
     assert archiver.terminate() == 0

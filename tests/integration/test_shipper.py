@@ -18,8 +18,8 @@ from lakefeed.archiver.writer import PartitionFile
 from lakefeed.lab.local import LocalS3
 from lakefeed.record import SpoolName, lake_key, make_record
 from lakefeed.spool import Spool
-from tests.integration.test_pipeline import wait_for
 from tests.support.procs import Daemon
+from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.integration
 COLLECTED = "2026-11-23T05:06:07.089Z"
@@ -72,14 +72,14 @@ def test_files_present_at_start_and_arriving_later_are_shipped(
     d = shipper(s3, bucket, tmp_path).start()
     after = spool_file(spool, 1, 0, 5)
     client = s3.client()
-    for f in (before, after):
-        wait_for(lambda f=f: not f.exists(), 30, f"{f.name} shipped")
+    for f, lines in ((before, 10), (after, 5)):
+        wait_for(f"{f.name} shipped", lambda f=f: not f.exists(), 30)
         body = client.get_object(Bucket=bucket, Key=key_of(f.name))["Body"].read()
-        assert len(gzip.decompress(body).splitlines()) in (10, 5)
+        assert len(gzip.decompress(body).splitlines()) == lines, f.name
     head = client.head_object(Bucket=bucket, Key=key_of(before.name))
     assert head["ContentEncoding"] == "gzip"
     assert len(head["Metadata"]["sha256"]) == 64
-    wait_for(lambda: 'files_total{outcome="uploaded"} 2.0' in d.metrics(), 10, "the count")
+    wait_for("the count", lambda: 'files_total{outcome="uploaded"} 2.0' in d.metrics(), 10)
     assert d.terminate() == 0
 
 
@@ -97,8 +97,8 @@ def test_identical_object_already_there_is_verified_not_overwritten(
         Metadata={"sha256": hashlib.sha256(data).hexdigest()},
     )
     d = shipper(s3, bucket, tmp_path).start()
-    wait_for(lambda: not f.exists(), 30, "the file to be verified and deleted")
-    wait_for(lambda: 'outcome="already_present"} 1.0' in d.metrics(), 10, "the count")
+    wait_for("the file to be verified and deleted", lambda: not f.exists(), 30)
+    wait_for("the count", lambda: 'outcome="already_present"} 1.0' in d.metrics(), 10)
     assert d.terminate() == 0
 
 
@@ -111,7 +111,7 @@ def test_different_object_under_the_key_is_never_overwritten_nor_the_file_delete
     client.put_object(Bucket=bucket, Key=key_of(f.name), Body=b"someone else's bytes")
     d = shipper(s3, bucket, tmp_path).start()
     aside = tmp_path / "spool" / "failed" / f.name
-    wait_for(aside.exists, 30, "the file to be set aside")
+    wait_for("the file to be set aside", aside.exists, 30)
     assert client.get_object(Bucket=bucket, Key=key_of(f.name))["Body"].read() == (
         b"someone else's bytes"
     )
@@ -134,7 +134,7 @@ def test_multipart_upload_above_the_threshold(s3: LocalS3, bucket: str, tmp_path
             "multipart_chunk_bytes": 5 * 1024 * 1024,
         },
     ).start()
-    wait_for(lambda: not big.exists(), 60, "the large file to ship")
+    wait_for("the large file to ship", lambda: not big.exists(), 60)
     obj = s3.client().get_object(Bucket=bucket, Key=key_of(big.name))
     body = obj["Body"].read()
     assert len(body) == size
@@ -159,13 +159,13 @@ def test_s3_outage_is_absorbed_by_the_spool_then_drained(
     try:
         files = [spool_file(spool, p, 0, 50) for p in range(3)]
         # Three failures in a row make /healthz say so, and nothing is deleted.
-        wait_for(lambda: d.health()[0] == 503, 60, "/healthz to report S3 down")
+        wait_for("/healthz to report S3 down", lambda: d.health()[0] == 503, 60)
         assert "s3" in d.health()[1]["problems"]
         assert all(f.exists() for f in files)
     finally:
         s3.start()
-    wait_for(lambda: not any(f.exists() for f in files), 60, "the backlog to drain")
-    wait_for(lambda: d.health()[0] == 200, 30, "/healthz to recover")
+    wait_for("the backlog to drain", lambda: not any(f.exists() for f in files), 60)
+    wait_for("/healthz to recover", lambda: d.health()[0] == 200, 30)
     assert d.terminate() == 0
 
 
@@ -173,7 +173,7 @@ def test_keep_mode_moves_to_shipped(s3: LocalS3, bucket: str, tmp_path: Path) ->
     spool = Spool(tmp_path / "spool")
     f = spool_file(spool, 0, 0, 3)
     d = shipper(s3, bucket, tmp_path, after_upload="keep").start()
-    wait_for((spool.shipped / f.name).exists, 30, "the file in shipped/")
+    wait_for("the file in shipped/", (spool.shipped / f.name).exists, 30)
     assert not f.exists()
     assert d.terminate() == 0
 
@@ -184,7 +184,7 @@ def test_unreadable_file_is_set_aside(s3: LocalS3, bucket: str, tmp_path: Path) 
     bad = spool.ready / str(SpoolName("tweets", 0, 0, 0))
     bad.write_bytes(b"not gzip")
     d = shipper(s3, bucket, tmp_path).start()
-    wait_for((tmp_path / "spool" / "failed" / bad.name).exists, 30, "the bad file set aside")
+    wait_for("the bad file set aside", (tmp_path / "spool" / "failed" / bad.name).exists, 30)
     assert d.terminate() == 0
 
 

@@ -14,6 +14,7 @@ import bisect
 import gzip
 import hashlib
 import json
+import os
 import random
 import tempfile
 import time
@@ -38,17 +39,6 @@ KAFKA_TOOL = (
     "java -Xmx192m -XX:TieredStopAtLevel=1 -XX:+UseSerialGC "
     "-Dlog4j2.configurationFile=/etc/kafka/tools-log4j2.properties -cp '/opt/kafka/libs/*'"
 )
-
-
-def wait_for(what: str, check: Any, timeout: float, every: float = 2.0) -> float:
-    """Poll `check()` until truthy; returns the seconds it took, fails naming `what`."""
-    started = time.monotonic()
-    while True:
-        if check():
-            return time.monotonic() - started
-        if time.monotonic() - started > timeout:
-            raise AssertionError(f"{what}: not after {timeout:.0f}s")
-        time.sleep(every)
 
 
 # --- the feed ------------------------------------------------------------------------
@@ -309,3 +299,12 @@ class Results:
                 }
             )
         return rows
+
+
+# The fault suite's feed rate (records/s) and its results, which tests/faults/conftest.py
+# prints at the end of the run.
+RATE = float(os.environ.get("LAKEFEED_FAULTS_RATE", "40"))
+RESULTS = Results(rate=RATE)
+# Seconds between two looks at a lab host while waiting: each is a `podman exec`, some a
+# JVM, on a machine that is running the whole cluster.
+POLL = 2.0

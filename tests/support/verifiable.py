@@ -9,7 +9,8 @@ import subprocess
 import threading
 
 from lakefeed.lab.hosts import LabHost
-from tests.support.faults import KAFKA_TOOL, wait_for
+from tests.support.faults import KAFKA_TOOL, POLL
+from tests.support.waiting import wait_for
 
 
 class Output:
@@ -118,6 +119,7 @@ class VerifiableLoad:
                 f"VerifiableConsumer has every acknowledged record of {self.topic}",
                 lambda: acked <= consumed(),
                 timeout,
+                every=POLL,
             )
         finally:
             lost = len(acked - consumed())
