@@ -2,7 +2,8 @@
 
 A Kafka broker (KRaft, from the Maven Central jars) and MinIO on loopback, the three
 daemons run as `lakefeed collect|archive|ship` processes on the bundled sample, until
-every record is verified in the lake; then everything is stopped and removed.
+every line is in the lake or in the dead-letter topic; then everything is stopped and
+removed, also when the demo itself is interrupted (Ctrl-C, SIGTERM).
 """
 
 from __future__ import annotations
@@ -26,8 +27,17 @@ from lakefeed.lab.local import LocalKafka, LocalS3, fetched, free_port
 from lakefeed.record import SpoolName
 
 TOPIC = "x.posts"
+DEAD_LETTER = "lakefeed.dead-letter"
 BUCKET = "lakefeed-demo"
 PREFIX = "raw"
+
+
+class _Terminated(Exception):
+    """SIGTERM: raised in the main thread so the cleanup of `run` runs."""
+
+
+def _raise_terminated(_signum: int, _frame: object) -> None:
+    raise _Terminated
 
 
 class Demo:
@@ -63,11 +73,14 @@ class Demo:
         self.say(f"sample: {self.sample} ({records} records); work dir {self.work}")
         kafka = LocalKafka(fetched(self.root, "fetch-kafka"), self.work / "kafka")
         s3 = LocalS3(fetched(self.root, "fetch-minio"), self.work / "minio")
+        # Without this, SIGTERM ends the process at once and leaves the broker, MinIO and
+        # the work dir behind; Ctrl-C (KeyboardInterrupt) already unwinds.
+        previous = signal.signal(signal.SIGTERM, _raise_terminated)
         try:
             kafka.start()
             self.say(f"Kafka {kafka.bootstrap} up (KRaft, single node)")
             kafka.create_topic(TOPIC, partitions=3)
-            kafka.create_topic("lakefeed.dead-letter", partitions=1)
+            kafka.create_topic(DEAD_LETTER, partitions=1)
             s3.start()
             s3.client().create_bucket(Bucket=BUCKET)
             self.say(f"MinIO {s3.endpoint} up, bucket {BUCKET}")
@@ -120,7 +133,10 @@ class Demo:
                     },
                 },
             )
-            return self.wait_for_lake(s3, records)
+            return self.wait_for_lake(kafka, s3, records)
+        except _Terminated:
+            self.say("terminated (SIGTERM); stopping")
+            return 143
         finally:
             for proc in self.procs.values():
                 if proc.poll() is None:
@@ -133,29 +149,43 @@ class Demo:
             kafka.stop()
             s3.stop()
             shutil.rmtree(self.work, ignore_errors=True)
+            signal.signal(signal.SIGTERM, previous)
             self.say("stopped everything and removed the work dir")
 
-    def wait_for_lake(self, s3: LocalS3, records: int, timeout: float = 600) -> int:
+    def wait_for_lake(
+        self, kafka: LocalKafka, s3: LocalS3, lines: int, timeout: float = 600
+    ) -> int:
+        """Until every line of the sample is in the lake or in the dead-letter topic. Once
+        the collector has exited (it read the whole sample), the topic's end offsets say
+        how many records the lake must hold, and the dead-letter topic's how many lines
+        were refused."""
         client = s3.client()
         deadline = time.monotonic() + timeout
-        landed = 0
-        last = -1
+        landed, last = 0, -1
+        expected: int | None = None
+        dead: Counter[str] = Counter()
         while time.monotonic() < deadline:
             for kind, proc in self.procs.items():
                 code = proc.poll()
                 if code not in (None, 0):
                     log = (self.work / f"{kind}.log").read_text(errors="replace")[-2000:]
                     raise LakefeedError(f"the {kind} exited with {code}:\n{log}")
+            if expected is None and self.procs["collector"].poll() == 0:
+                expected, dead = _produced(kafka)
+                self.say(
+                    f"the collector read the whole sample: {expected} records to {TOPIC}, "
+                    f"{sum(dead.values())} lines to {DEAD_LETTER}"
+                )
             objects = self.objects(client)
             landed = sum(n for _, n, _ in objects)
             if landed != last:
-                self.say(f"lake: {landed}/{records} records in {len(objects)} objects")
+                self.say(f"lake: {landed}/{expected or lines} records in {len(objects)} objects")
                 last = landed
-            if landed >= records:
-                self.report(client, objects)
+            if landed >= (lines if expected is None else expected):
+                self.report(client, objects, dead)
                 return 0
             time.sleep(1)
-        self.say(f"timed out: {landed} of {records} records landed")
+        self.say(f"timed out: {landed} of {expected or lines} records landed")
         return 1
 
     def objects(self, client: Any) -> list[tuple[str, int, int]]:
@@ -168,16 +198,47 @@ class Demo:
                     found.append((obj["Key"], name.last - name.first + 1, obj["Size"]))
         return found
 
-    def report(self, client: Any, objects: list[tuple[str, int, int]]) -> None:
+    def report(self, client: Any, objects: list[tuple[str, int, int]], dead: Counter[str]) -> None:
         by_hour: Counter[str] = Counter()
         for key, count, _ in objects:
             by_hour[key.rsplit("/", 1)[0]] += count
         self.out.write(f"\nEvery record landed in s3://{BUCKET}/{PREFIX}/:\n")
         for prefix, count in sorted(by_hour.items()):
             self.out.write(f"  {prefix}/  {count} records\n")
+        if dead:
+            self.out.write(f"\n{sum(dead.values())} lines refused, in topic {DEAD_LETTER}:\n")
+            for reason, count in dead.most_common():
+                self.out.write(f"  {count}  {reason}\n")
         key, count, size = objects[0]
         self.out.write(f"\n{len(objects)} objects, e.g. {key} ({count} records, {size} bytes)\n")
         body = client.get_object(Bucket=BUCKET, Key=key)["Body"].read()
         first = json.dumps(json.loads(gzip.decompress(body).splitlines()[0]), ensure_ascii=False)
         self.out.write("its first record:\n  " + first[:300] + ("…" if len(first) > 300 else ""))
         self.out.write("\n\n")
+
+
+def _produced(kafka: LocalKafka) -> tuple[int, Counter[str]]:
+    """Records in the sample's topic, and the dead-letter entries by reason (the part
+    before the first colon: 'invalid JSON', 'oversize', ...)."""
+    from kafka import KafkaConsumer, TopicPartition  # noqa: PLC0415 - loads on demand
+
+    consumer = KafkaConsumer(
+        **kafka.client_kwargs(), enable_auto_commit=False, consumer_timeout_ms=5000
+    )
+    try:
+        parts = [TopicPartition(TOPIC, p) for p in consumer.partitions_for_topic(TOPIC) or ()]
+        records = sum(consumer.end_offsets(parts).values())
+        dead_tp = TopicPartition(DEAD_LETTER, 0)
+        end = consumer.end_offsets([dead_tp])[dead_tp]
+        reasons: Counter[str] = Counter()
+        if end == 0:
+            return records, reasons
+        consumer.assign([dead_tp])
+        consumer.seek_to_beginning(dead_tp)
+        for msg in consumer:
+            reasons[str(json.loads(msg.value).get("reason", "?")).split(":")[0]] += 1
+            if msg.offset + 1 >= end:
+                break
+        return records, reasons
+    finally:
+        consumer.close()
