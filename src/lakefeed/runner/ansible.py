@@ -146,7 +146,7 @@ def _item_label(data: dict[str, Any]) -> str:
 def site_extravars(record: dict[str, Any], *, restart_all: bool = False) -> dict[str, Any]:
     """The extra vars every runner gives site.yml (lab up, aws up, rollout), in one place:
     playbooks/check.yml refuses a variable with a role's prefix that the role does not
-    declare, extra vars included, and tests/unit/test_role_checks.py runs the checks with
+    declare, extra vars included, and tests/integration/test_role_checks.py runs the checks with
     exactly these."""
     return {
         # Recorded on the hosts by the last play: a later rollout of an unchanged
