@@ -27,8 +27,10 @@ from lakefeed.runner.targets import target
 pytestmark = pytest.mark.lab
 
 
-def test_up_lands_the_sample_then_a_second_up_changes_nothing(lab: LabRunner) -> None:
-    assert "the sample landed in s3://lakefeed-lab/" in lab.up_output  # type: ignore[attr-defined]
+def test_up_lands_the_sample_then_a_second_up_changes_nothing(
+    lab: LabRunner, lab_up_output: str
+) -> None:
+    assert "the sample landed in s3://lakefeed-lab/" in lab_up_output
     kafka2 = lab.lab.groups["kafka"][1]
     pids = {
         unit: kafka2.exec("systemctl", "show", "-p", "MainPID", "--value", unit).stdout

@@ -18,18 +18,24 @@ import pytest
 
 from lakefeed.runner.lab import LabRunner
 
+# What the session's `up` printed, kept for tests/lab (the runner's `out` goes on growing).
+UP_OUTPUT = pytest.StashKey[str]()
+
 
 @pytest.fixture(scope="session")
-def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabRunner]:
+def lab(
+    tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> Iterator[LabRunner]:
     if os.geteuid() != 0:
         pytest.skip("the lab needs root (rootful Podman, a loop-mounted spool disk)")
     reuse = os.environ.get("LAKEFEED_TEST_LAB_STATE")
     if reuse:
         # A developer's lab from `lakefeed up` (prefix lf-lab, state .lab/): brought up to
         # date by `up` (idempotent) and left running afterwards.
-        runner = LabRunner(out=io.StringIO(), state=Path(reuse))
-        assert runner.up() == 0
-        runner.up_output = runner.out.getvalue()  # type: ignore[attr-defined]
+        out = io.StringIO()
+        runner = LabRunner(out=out, state=Path(reuse))
+        assert runner.up() == 0, out.getvalue()[-4000:]
+        request.config.stash[UP_OUTPUT] = out.getvalue()
         yield runner
         return
     prefix = f"lf-t{uuid.uuid4().hex[:6]}"
@@ -38,9 +44,15 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabRunner]:
     runner = LabRunner(out=out, prefix=prefix, state=state)
     try:
         assert runner.up() == 0, out.getvalue()[-4000:]
-        runner.up_output = out.getvalue()  # type: ignore[attr-defined]
+        request.config.stash[UP_OUTPUT] = out.getvalue()
         yield runner
     finally:
         LabRunner(out=io.StringIO(), prefix=prefix, state=state).down()
     assert not runner.lab.network.exists(), "`down` left the lab network behind"
     assert not runner.spool_disk.mounted(), "`down` left the spool disk mounted"
+
+
+@pytest.fixture(scope="session")
+def lab_up_output(lab: LabRunner, request: pytest.FixtureRequest) -> str:
+    """What `up` printed when the session's lab was built."""
+    return request.config.stash[UP_OUTPUT]
