@@ -24,7 +24,7 @@ def _daemon(kind: str) -> Callable[[argparse.Namespace], int]:
     def command(args: argparse.Namespace) -> int:
         service.RUNNING.read_config(args.config)
         cfg = config.load(args.config, kind=kind)
-        logs.setup(cfg.log_level)  # type: ignore[attr-defined]
+        logs.setup(cfg.log_level)
         config.check_secrets(cfg)
         stop = threading.Event()
         service.install_stop_handlers(stop)
@@ -40,7 +40,7 @@ def _check_config(args: argparse.Namespace) -> int:
         cfg = config.load(path)
         if args.secrets:
             config.check_secrets(cfg)
-        print(f"{path}: ok ({cfg.kind})")  # type: ignore[attr-defined]
+        print(f"{path}: ok ({cfg.kind})")
     return 0
 
 

@@ -205,7 +205,7 @@ def _endpoint(port: int) -> Any:
 # --- collector -----------------------------------------------------------------------
 
 
-class ReplaySource(Strict):
+class ReplaySourceConfig(Strict):
     """Replays a JSONL file: the demo source, and a way to backfill an export."""
 
     type: Literal["replay"]
@@ -238,7 +238,7 @@ class HttpAuth(Strict):
     """Where the key is read from: `{env: VAR}` or `{file: /path}`."""
 
 
-class HttpPollSource(Strict):
+class HttpPollSourceConfig(Strict):
     """Polls any JSON API on an interval; each element of a list in the answer is a record."""
 
     type: Literal["http_poll"]
@@ -289,7 +289,7 @@ class XRule(Strict):
     """A label X echoes in each match's `matching_rules`."""
 
 
-class XStreamSource(Strict):
+class XStreamSourceConfig(Strict):
     """X API v2 filtered stream (tweepy). Rules are synced at start: missing ones added,
     others removed, unchanged ones left alone."""
 
@@ -310,7 +310,9 @@ class XStreamSource(Strict):
     """Send API calls to this base instead of X's host: a gateway, or a test double."""
 
 
-Source = Annotated[ReplaySource | HttpPollSource | XStreamSource, Field(discriminator="type")]
+SourceConfig = Annotated[
+    ReplaySourceConfig | HttpPollSourceConfig | XStreamSourceConfig, Field(discriminator="type")
+]
 
 
 class ProducerTuning(Strict):
@@ -340,7 +342,7 @@ class CollectorConfig(Strict):
     max_record_bytes: int = Field(default=900_000, ge=1024)
     """Larger records are dead-lettered; keep it under the topic's `max.message.bytes`
     (1 MiB by default) less the envelope."""
-    source: Source
+    source: SourceConfig
     """One of the sources below, chosen by `type`."""
     producer: ProducerTuning = Field(default_factory=ProducerTuning)
     state_dir: Path = Path("/var/lib/lakefeed/collector")
@@ -464,7 +466,8 @@ class ShipperConfig(Strict):
     """Log level of the JSON log lines on stdout."""
 
 
-KINDS: dict[str, type[Strict]] = {
+DaemonConfig = CollectorConfig | ArchiverConfig | ShipperConfig
+KINDS: dict[str, type[DaemonConfig]] = {
     "collector": CollectorConfig,
     "archiver": ArchiverConfig,
     "shipper": ShipperConfig,
@@ -496,7 +499,7 @@ def _explain(err: dict[str, Any]) -> str:
     return msg
 
 
-def parse(data: Any, source: str = "<config>") -> Strict:
+def parse(data: Any, source: str = "<config>") -> DaemonConfig:
     """Validate an already-loaded mapping; raises ConfigError with one line."""
     if not isinstance(data, dict):
         raise ConfigError(f"{source}: the top level must be a mapping of keys to values")
@@ -515,7 +518,7 @@ def parse(data: Any, source: str = "<config>") -> Strict:
         raise ConfigError(f"{source}: {_where(first['loc'])}: {_explain(first)}{tail}") from exc
 
 
-def load(path: str | Path, kind: str | None = None) -> Strict:
+def load(path: str | Path, kind: str | None = None) -> DaemonConfig:
     """Read and validate a config file; `kind`, if given, must match the file's."""
     path = Path(path)
     try:
@@ -530,10 +533,8 @@ def load(path: str | Path, kind: str | None = None) -> Strict:
         problem = getattr(exc, "problem", None) or str(exc)
         raise ConfigError(f"{path}: not valid YAML{where}: {problem}") from exc
     config = parse(data, str(path))
-    if kind is not None and config.kind != kind:  # type: ignore[attr-defined]
-        raise ConfigError(
-            f"{path}: kind: this command needs a {kind} config (got {config.kind!r})"  # type: ignore[attr-defined]
-        )
+    if kind is not None and config.kind != kind:
+        raise ConfigError(f"{path}: kind: this command needs a {kind} config (got {config.kind!r})")
     return config
 
 

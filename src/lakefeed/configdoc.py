@@ -79,7 +79,11 @@ def _section(model: type[BaseModel]) -> str:
         "HttpAuth": "auth",
         "XRule": "rules",
     }
-    if model in (config.ReplaySource, config.HttpPollSource, config.XStreamSource):
+    if model in (
+        config.ReplaySourceConfig,
+        config.HttpPollSourceConfig,
+        config.XStreamSourceConfig,
+    ):
         return "source: " + typing.get_args(model.model_fields["type"].annotation)[0]
     return names.get(model.__name__, model.__name__)
 

@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def replay(tmp_path: Path, **cfg: Any) -> tuple[ReplaySource, queue.Queue[Item]]:
     q: queue.Queue[Item] = queue.Queue()
-    src_cfg = config.ReplaySource.model_validate(
+    src_cfg = config.ReplaySourceConfig.model_validate(
         {"type": "replay", "path": str(tmp_path / "in.jsonl"), "at_end": "exit", **cfg}
     )
     return ReplaySource(src_cfg, tmp_path, "t", q, threading.Event()), q
@@ -103,7 +103,7 @@ def api() -> Iterator[str]:
 
 def poller(url: str, monkeypatch: pytest.MonkeyPatch, **cfg: Any) -> HttpPollSource:
     monkeypatch.setenv("LF_TEST_KEY", "s3cr3t")
-    src_cfg = config.HttpPollSource.model_validate(
+    src_cfg = config.HttpPollSourceConfig.model_validate(
         {
             "type": "http_poll",
             "url": url,

@@ -21,7 +21,7 @@ import pytest
 
 from lakefeed.collector.sources import Item
 from lakefeed.collector.x_stream import XStreamSource
-from lakefeed.config import XStreamSource as XStreamConfig
+from lakefeed.config import XStreamSourceConfig
 from lakefeed.errors import FatalSourceError
 from tests.support.fake_x import (
     RULES_PATH,
@@ -59,7 +59,7 @@ def lines(n: int, start: int = 1) -> list[bytes]:
     ]
 
 
-def config(fake: FakeX, **extra: Any) -> XStreamConfig:
+def config(fake: FakeX, **extra: Any) -> XStreamSourceConfig:
     doc: dict[str, Any] = {
         "type": "x_stream",
         "bearer_token": {"env": ENV_VAR},
@@ -68,13 +68,13 @@ def config(fake: FakeX, **extra: Any) -> XStreamConfig:
         "api_base": fake.base_url,
         **extra,
     }
-    return XStreamConfig.model_validate(doc)
+    return XStreamSourceConfig.model_validate(doc)
 
 
 class Running:
     """A started source; leaving the block stops it the way the collector does."""
 
-    def __init__(self, cfg: XStreamConfig, tune: Any = None) -> None:
+    def __init__(self, cfg: XStreamSourceConfig, tune: Any = None) -> None:
         self.out: queue.Queue[Item] = queue.Queue()
         self.stop = threading.Event()
         self.source = XStreamSource(cfg, self.out, self.stop)

@@ -98,7 +98,7 @@ class ReplaySource(Source):
 
     def __init__(
         self,
-        cfg: config.ReplaySource,
+        cfg: config.ReplaySourceConfig,
         state_dir: Path,
         name: str,
         out: queue.Queue[Item],
@@ -179,7 +179,7 @@ class HttpPollSource(Source):
     kind = "http_poll"
 
     def __init__(
-        self, cfg: config.HttpPollSource, out: queue.Queue[Item], stop: threading.Event
+        self, cfg: config.HttpPollSourceConfig, out: queue.Queue[Item], stop: threading.Event
     ) -> None:
         super().__init__(out, stop)
         self.cfg = cfg

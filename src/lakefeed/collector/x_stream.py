@@ -25,7 +25,7 @@ from requests.adapters import HTTPAdapter
 from requests.utils import should_bypass_proxies
 
 from lakefeed.collector.sources import Item, Source
-from lakefeed.config import XStreamSource as XStreamConfig
+from lakefeed.config import XStreamSourceConfig
 from lakefeed.errors import FatalSourceError
 from lakefeed.service import Backoff
 
@@ -144,7 +144,9 @@ class XStreamSource(Source):
 
     kind = "x_stream"
 
-    def __init__(self, cfg: XStreamConfig, out: queue.Queue[Item], stop: threading.Event) -> None:
+    def __init__(
+        self, cfg: XStreamSourceConfig, out: queue.Queue[Item], stop: threading.Event
+    ) -> None:
         super().__init__(out, stop)
         self.cfg = cfg
         self._token = cfg.bearer_token.read(CONFIG_KEY)
