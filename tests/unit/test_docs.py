@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from threading import Event
 
@@ -79,3 +80,17 @@ def test_contract_examples_are_what_the_code_writes() -> None:
     assert {k: v for k, v in dead.items() if k != "collected_at"} == {
         k: v for k, v in written.items() if k != "collected_at"
     }
+
+
+def test_architecture_lists_every_module_and_only_those() -> None:
+    page = (ROOT / "docs" / "architecture.md").read_text(encoding="utf-8")
+    src = ROOT / "src"
+    modules = {
+        p.relative_to(src).as_posix()
+        for p in (src / "lakefeed").rglob("*.py")
+        if p.name not in ("__init__.py", "__main__.py")
+    }
+    listed = set(re.findall(r"^\| `(lakefeed/[\w/]+\.py)` \|", page, re.M))
+    assert not modules - listed, f"not in docs/architecture.md: {sorted(modules - listed)}"
+    assert not listed - modules, f"gone, still in docs/architecture.md: {sorted(listed - modules)}"
+    assert "```mermaid" in page
