@@ -27,8 +27,8 @@ from typing import Any
 import pytest
 import yaml
 
+from lakefeed import lake
 from lakefeed.lab import hosts
-from lakefeed.runner import lake
 from lakefeed.runner.rehearsal import PREFIX, api_client
 from tests.support.playbook import ansible_playbook
 

@@ -22,9 +22,9 @@ from typing import Any, TextIO
 
 import yaml
 
+from lakefeed import lake
 from lakefeed.errors import LakefeedError
 from lakefeed.lab.local import LocalKafka, LocalS3, fetched, free_port
-from lakefeed.record import SpoolName
 
 TOPIC = "x.posts"
 DEAD_LETTER = "lakefeed.dead-letter"
@@ -176,42 +176,32 @@ class Demo:
                     f"the collector read the whole sample: {expected} records to {TOPIC}, "
                     f"{sum(dead.values())} lines to {DEAD_LETTER}"
                 )
-            objects = self.objects(client)
-            landed = sum(n for _, n, _ in objects)
+            found = lake.count(client, BUCKET, PREFIX)
+            landed = found.records
             if landed != last:
-                self.say(f"lake: {landed}/{expected or lines} records in {len(objects)} objects")
+                objects = len(found.objects)
+                self.say(f"lake: {landed}/{expected or lines} records in {objects} objects")
                 last = landed
             if landed >= (lines if expected is None else expected):
-                self.report(client, objects, dead)
+                self.report(client, found, dead)
                 return 0
             time.sleep(1)
         self.say(f"timed out: {landed} of {expected or lines} records landed")
         return 1
 
-    def objects(self, client: Any) -> list[tuple[str, int, int]]:
-        found = []
-        pages = client.get_paginator("list_objects_v2").paginate(Bucket=BUCKET, Prefix=PREFIX)
-        for page in pages:
-            for obj in page.get("Contents", []):
-                name = SpoolName.parse(obj["Key"].rsplit("/", 1)[-1])
-                if name is not None:
-                    found.append((obj["Key"], name.last - name.first + 1, obj["Size"]))
-        return found
-
-    def report(self, client: Any, objects: list[tuple[str, int, int]], dead: Counter[str]) -> None:
-        by_hour: Counter[str] = Counter()
-        for key, count, _ in objects:
-            by_hour[key.rsplit("/", 1)[0]] += count
+    def report(self, client: Any, found: lake.LakeCount, dead: Counter[str]) -> None:
         self.out.write(f"\nEvery record landed in s3://{BUCKET}/{PREFIX}/:\n")
-        for prefix, count in sorted(by_hour.items()):
+        for prefix, count in sorted(found.by_prefix().items()):
             self.out.write(f"  {prefix}/  {count} records\n")
         if dead:
             self.out.write(f"\n{sum(dead.values())} lines refused, in topic {DEAD_LETTER}:\n")
             for reason, count in dead.most_common():
                 self.out.write(f"  {count}  {reason}\n")
-        key, count, size = objects[0]
-        self.out.write(f"\n{len(objects)} objects, e.g. {key} ({count} records, {size} bytes)\n")
+        key, count = next(iter(found.objects.items()))
         body = client.get_object(Bucket=BUCKET, Key=key)["Body"].read()
+        self.out.write(
+            f"\n{len(found.objects)} objects, e.g. {key} ({count} records, {len(body)} bytes)\n"
+        )
         first = json.dumps(json.loads(gzip.decompress(body).splitlines()[0]), ensure_ascii=False)
         self.out.write("its first record:\n  " + first[:300] + ("…" if len(first) > 300 else ""))
         self.out.write("\n\n")

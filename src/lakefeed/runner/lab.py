@@ -22,10 +22,11 @@ from typing import Any, TextIO
 import yaml
 from botocore.exceptions import BotoCoreError, ClientError
 
+from lakefeed import lake
 from lakefeed.errors import LakefeedError
 from lakefeed.lab import hosts
 from lakefeed.lab.local import fetched
-from lakefeed.runner import fingerprint, lake, wheelhouse
+from lakefeed.runner import fingerprint, wheelhouse
 from lakefeed.runner.ansible import PlayResult, ansible_env, deploy, project_root
 from lakefeed.runner.targets import target
 

@@ -41,9 +41,9 @@ from typing import Any, TextIO
 
 import yaml
 
+from lakefeed import lake
 from lakefeed.errors import LakefeedError
 from lakefeed.lab import hosts
-from lakefeed.runner import lake
 from lakefeed.runner.aws import AwsRunner
 from lakefeed.runner.targets import Target
 

@@ -1,4 +1,4 @@
-"""What the lake holds, by the spool names in its keys: the runners' smoke checks.
+"""What the lake holds, by the spool names in its keys: the runners' smoke checks, the demo.
 
 Counts (topic, partition, offset) triples from the object names alone (docs/contracts.md:
 `<topic>+<partition>+<first>-<last>.jsonl.gz`), so a duplicate object before dedup never
