@@ -468,10 +468,6 @@ class Lab:
         self.kafka.create_topic("lakefeed.dead-letter", partitions=1)
         self.s3.start()
         say(f"MinIO up at {self.s3.endpoint}")
-        (self.work / "s3-access").write_text(self.s3.access_key)
-        (self.work / "s3-secret").write_text(self.s3.secret_key)
-        for p in ("s3-access", "s3-secret"):
-            (self.work / p).chmod(0o600)
         (self.work / "aws-config").write_text(
             "[default]\nregion = us-east-1\ns3 =\n    addressing_style = path\n"
         )
@@ -538,15 +534,7 @@ class Lab:
         return name
 
     def s3_cfg(self, bucket: str, prefix: str = "raw") -> dict[str, Any]:
-        return {
-            "bucket": bucket,
-            "prefix": prefix,
-            "endpoint_url": self.s3.endpoint,
-            "region": "us-east-1",
-            "addressing_style": "path",
-            "access_key": {"file": str(self.work / "s3-access")},
-            "secret_key": {"file": str(self.work / "s3-secret")},
-        }
+        return self.s3.shipper_s3(bucket, prefix, self.work)
 
     def list_objects(self, bucket: str) -> list[dict[str, Any]]:
         out: list[dict[str, Any]] = []

@@ -38,20 +38,9 @@ def spool_file(spool: Spool, partition: int, first: int, n: int, pad: int = 0) -
 def shipper(
     s3: LocalS3, bucket: str, tmp: Path, s3_extra: dict | None = None, **extra: object
 ) -> Daemon:
-    (tmp / "ak").write_text(s3.access_key)
-    (tmp / "sk").write_text(s3.secret_key)
     cfg = {
         "spool_dir": str(tmp / "spool"),
-        "s3": {
-            "bucket": bucket,
-            "prefix": "lake",
-            "endpoint_url": s3.endpoint,
-            "region": "us-east-1",
-            "addressing_style": "path",
-            "access_key": {"file": str(tmp / "ak")},
-            "secret_key": {"file": str(tmp / "sk")},
-            **(s3_extra or {}),
-        },
+        "s3": {**s3.shipper_s3(bucket, "lake", tmp), **(s3_extra or {})},
         "retry": {"initial_seconds": 0.2, "max_seconds": 1.0},
         **extra,
     }

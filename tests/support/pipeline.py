@@ -37,8 +37,6 @@ class Pipeline:
         self.spool = tmp / "spool"
         self.replay = tmp / "replay.jsonl"
         kafka_cfg = {"bootstrap_servers": [kafka.bootstrap]}
-        (tmp / "s3-access").write_text(s3.access_key)
-        (tmp / "s3-secret").write_text(s3.secret_key)
         self.archiver = Daemon(
             "archiver",
             {
@@ -55,15 +53,7 @@ class Pipeline:
             "shipper",
             {
                 "spool_dir": str(self.spool),
-                "s3": {
-                    "bucket": bucket,
-                    "prefix": "raw/x",
-                    "endpoint_url": s3.endpoint,
-                    "region": "us-east-1",
-                    "addressing_style": "path",
-                    "access_key": {"file": str(tmp / "s3-access")},
-                    "secret_key": {"file": str(tmp / "s3-secret")},
-                },
+                "s3": s3.shipper_s3(bucket, "raw/x", tmp),
                 "retry": {"initial_seconds": 0.2, "max_seconds": 2},
             },
             tmp / "shipper",

@@ -84,10 +84,6 @@ class Demo:
             s3.start()
             s3.client().create_bucket(Bucket=BUCKET)
             self.say(f"MinIO {s3.endpoint} up, bucket {BUCKET}")
-            (self.work / "s3-access").write_text(s3.access_key)
-            (self.work / "s3-secret").write_text(s3.secret_key)
-            (self.work / "s3-access").chmod(0o600)
-            (self.work / "s3-secret").chmod(0o600)
             kafka_cfg = {"bootstrap_servers": [kafka.bootstrap]}
             spool = self.work / "spool"
             self.daemon(
@@ -106,15 +102,7 @@ class Demo:
                 "ship",
                 {
                     "spool_dir": str(spool),
-                    "s3": {
-                        "bucket": BUCKET,
-                        "prefix": PREFIX,
-                        "endpoint_url": s3.endpoint,
-                        "region": "us-east-1",
-                        "addressing_style": "path",
-                        "access_key": {"file": str(self.work / "s3-access")},
-                        "secret_key": {"file": str(self.work / "s3-secret")},
-                    },
+                    "s3": s3.shipper_s3(BUCKET, PREFIX, self.work),
                 },
             )
             self.daemon(

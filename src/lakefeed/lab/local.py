@@ -367,6 +367,26 @@ class LocalS3:
     def stop(self) -> None:
         _stop(self.proc)
 
+    def shipper_s3(self, bucket: str, prefix: str, secrets_dir: Path) -> dict[str, Any]:
+        """The shipper's `s3` config for this server: path-style addressing, the keys in
+        files `s3-access` and `s3-secret` (mode 0600) written under `secrets_dir`."""
+        secrets_dir.mkdir(parents=True, exist_ok=True)
+        files = {}
+        for name, value in (("s3-access", self.access_key), ("s3-secret", self.secret_key)):
+            path = secrets_dir / name
+            path.touch(mode=0o600)
+            path.write_text(value)
+            files[name] = str(path)
+        return {
+            "bucket": bucket,
+            "prefix": prefix,
+            "endpoint_url": self.endpoint,
+            "region": "us-east-1",
+            "addressing_style": "path",
+            "access_key": {"file": files["s3-access"]},
+            "secret_key": {"file": files["s3-secret"]},
+        }
+
     def client(self) -> Any:
         import boto3  # noqa: PLC0415 - only callers that talk to S3 pay for the import
 
