@@ -7,7 +7,7 @@ from pathlib import Path
 
 from lakefeed.runner.terraform import backend_type, init_args
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 DEV_VERSIONS = ROOT / "terraform" / "envs" / "dev" / "versions.tf"
 STATE = Path("/srv/lakefeed/.aws-state/terraform.tfstate")
 PATH_ARG = f"-backend-config=path={STATE}"
