@@ -9,6 +9,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -63,6 +64,19 @@ def test_lines_it_refuses_end_the_demo_too_and_are_counted(tmp_path: Path) -> No
     assert work is not None and not Path(work.group(1)).exists()
 
 
+def test_a_sample_of_only_refused_lines_ends_with_an_empty_lake(tmp_path: Path) -> None:
+    sample = tmp_path / "sample.jsonl"
+    sample.write_text('{not json\n{"data": {}}\n', encoding="utf-8")
+    proc = demo(sample, rate=0)
+    try:
+        out, _ = proc.communicate(timeout=300)
+    finally:
+        proc.kill()
+    assert proc.returncode == 0, out[-3000:]
+    assert "0 records to x.posts, 2 lines to lakefeed.dead-letter" in out, out
+    assert "The lake is empty" in out, out
+
+
 def test_sigterm_stops_the_servers_and_removes_the_work_dir(tmp_path: Path) -> None:
     sample = tmp_path / "sample.jsonl"
     write_replay(sample, 5000)
@@ -70,23 +84,26 @@ def test_sigterm_stops_the_servers_and_removes_the_work_dir(tmp_path: Path) -> N
     assert proc.stdout is not None
     out: list[str] = []
 
-    def collector_started() -> bool:
-        line = proc.stdout.readline()  # type: ignore[union-attr]
-        out.append(line)
-        return "collector started" in line or not line
+    def read() -> None:  # a thread, so that a demo printing nothing cannot block the wait
+        for line in proc.stdout:  # type: ignore[union-attr]
+            out.append(line)
 
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
     try:
-        wait_for("the demo's collector started", collector_started, 180, every=0)
+        wait_for("the demo's collector started", lambda: "collector started" in "".join(out), 180)
         text = "".join(out)
-        assert "collector started" in text, text
         work = Path(re.search(r"work dir (\S+)", text).group(1))  # type: ignore[union-attr]
         kafka = re.search(r"Kafka (\S+) up", text).group(1)  # type: ignore[union-attr]
         minio = re.search(r"MinIO (\S+) up", text).group(1)  # type: ignore[union-attr]
         assert work.is_dir() and listening(kafka) and listening(minio), text
         proc.send_signal(signal.SIGTERM)
-        rest, _ = proc.communicate(timeout=120)
+        proc.wait(120)
     finally:
         proc.kill()
+        reader.join(10)
+        proc.stdout.close()
+    rest = "".join(out)[len(text) :]
     assert proc.returncode == 143, text + rest
     assert "stopped everything and removed the work dir" in rest, rest
     assert not work.exists(), f"{work} left behind"

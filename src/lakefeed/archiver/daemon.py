@@ -305,7 +305,9 @@ class Archiver:
             # for a full spool is not fetched, and its lag is exactly what must show.
             ends = self.consumer.end_offsets(list(assignment), timeout_ms=LAG_TIMEOUT_MS)
             positions = {tp: self.consumer.position(tp, LAG_TIMEOUT_MS) for tp in assignment}
-        except KafkaError as exc:  # a timeout, or a partition revoked meanwhile
+        except (KafkaError, KeyError, ValueError) as exc:
+            # A timeout, a partition revoked meanwhile, or kafka-python refusing a broker's
+            # answer (KeyError for an offset it dropped): the lag waits for the next round.
             logger.warning("cannot measure the lag now: %s", exc)
             return
         total = 0

@@ -27,12 +27,13 @@ from lakefeed.errors import LakefeedError
 from lakefeed.lab.local import LocalKafka, LocalS3, fetched, free_port
 
 TOPIC = "x.posts"
+PARTITIONS = 3
 DEAD_LETTER = "lakefeed.dead-letter"
 BUCKET = "lakefeed-demo"
 PREFIX = "raw"
 
 
-class _Terminated(Exception):
+class _Terminated(BaseException):  # like KeyboardInterrupt: no `except Exception` takes it
     """SIGTERM: raised in the main thread so the cleanup of `run` runs."""
 
 
@@ -79,7 +80,7 @@ class Demo:
         try:
             kafka.start()
             self.say(f"Kafka {kafka.bootstrap} up (KRaft, single node)")
-            kafka.create_topic(TOPIC, partitions=3)
+            kafka.create_topic(TOPIC, partitions=PARTITIONS)
             kafka.create_topic(DEAD_LETTER, partitions=1)
             s3.start()
             s3.client().create_bucket(Bucket=BUCKET)
@@ -126,19 +127,26 @@ class Demo:
             self.say("terminated (SIGTERM); stopping")
             return 143
         finally:
-            for proc in self.procs.values():
-                if proc.poll() is None:
-                    proc.send_signal(signal.SIGTERM)
-            for proc in self.procs.values():
-                try:
-                    proc.wait(30)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-            kafka.stop()
-            s3.stop()
-            shutil.rmtree(self.work, ignore_errors=True)
-            signal.signal(signal.SIGTERM, previous)
+            # A second SIGTERM must not cut the cleanup short.
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)
+            try:
+                self.stop_all(kafka, s3)
+            finally:
+                signal.signal(signal.SIGTERM, signal.SIG_DFL if previous is None else previous)
             self.say("stopped everything and removed the work dir")
+
+    def stop_all(self, kafka: LocalKafka, s3: LocalS3) -> None:
+        for proc in self.procs.values():
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+        for proc in self.procs.values():
+            try:
+                proc.wait(30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        kafka.stop()
+        s3.stop()
+        shutil.rmtree(self.work, ignore_errors=True)
 
     def wait_for_lake(
         self, kafka: LocalKafka, s3: LocalS3, lines: int, timeout: float = 600
@@ -185,6 +193,9 @@ class Demo:
             self.out.write(f"\n{sum(dead.values())} lines refused, in topic {DEAD_LETTER}:\n")
             for reason, count in dead.most_common():
                 self.out.write(f"  {count}  {reason}\n")
+        if not found.objects:
+            self.out.write("\nThe lake is empty: no line of the sample was a valid record.\n\n")
+            return
         key, count = next(iter(found.objects.items()))
         body = client.get_object(Bucket=BUCKET, Key=key)["Body"].read()
         self.out.write(
@@ -204,7 +215,7 @@ def _produced(kafka: LocalKafka) -> tuple[int, Counter[str]]:
         **kafka.client_kwargs(), enable_auto_commit=False, consumer_timeout_ms=5000
     )
     try:
-        parts = [TopicPartition(TOPIC, p) for p in consumer.partitions_for_topic(TOPIC) or ()]
+        parts = [TopicPartition(TOPIC, p) for p in range(PARTITIONS)]
         records = sum(consumer.end_offsets(parts).values())
         dead_tp = TopicPartition(DEAD_LETTER, 0)
         end = consumer.end_offsets([dead_tp])[dead_tp]

@@ -374,8 +374,12 @@ class LocalS3:
         files = {}
         for name, value in (("s3-access", self.access_key), ("s3-secret", self.secret_key)):
             path = secrets_dir / name
-            path.touch(mode=0o600)
-            path.write_text(value)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            try:
+                os.fchmod(fd, 0o600)  # also when the file was there with a wider mode
+                os.write(fd, value.encode())
+            finally:
+                os.close(fd)
             files[name] = str(path)
         return {
             "bucket": bucket,
