@@ -32,6 +32,17 @@ def demo(sample: Path, rate: float) -> subprocess.Popen[str]:
     )
 
 
+def demo_to_the_end(sample: Path) -> str:
+    """Runs the demo unthrottled until it ends by itself; its output, once it exited 0."""
+    proc = demo(sample, rate=0)
+    try:
+        out, _ = proc.communicate(timeout=300)
+    finally:
+        proc.kill()
+    assert proc.returncode == 0, out[-3000:]
+    return out
+
+
 def listening(address: str) -> bool:
     host, port = address.rsplit("/", 1)[-1].rsplit(":", 1)
     with socket.socket() as s:
@@ -49,12 +60,7 @@ def test_lines_it_refuses_end_the_demo_too_and_are_counted(tmp_path: Path) -> No
         f.write("{not json\n")
         f.write(json.dumps({"data": {"text": "no id"}}) + "\n")
         f.write('{"data": {"id": "7", "score": NaN}}\n')
-    proc = demo(sample, rate=0)
-    try:
-        out, _ = proc.communicate(timeout=300)
-    finally:
-        proc.kill()
-    assert proc.returncode == 0, out[-3000:]
+    out = demo_to_the_end(sample)
     assert f"{len(ids)} records to x.posts, 3 lines to lakefeed.dead-letter" in out, out
     assert f"lake: {len(ids)}/{len(ids)} records" in out, out
     refused = out.split("3 lines refused, in topic lakefeed.dead-letter:", 1)[1]
@@ -67,12 +73,7 @@ def test_lines_it_refuses_end_the_demo_too_and_are_counted(tmp_path: Path) -> No
 def test_a_sample_of_only_refused_lines_ends_with_an_empty_lake(tmp_path: Path) -> None:
     sample = tmp_path / "sample.jsonl"
     sample.write_text('{not json\n{"data": {}}\n', encoding="utf-8")
-    proc = demo(sample, rate=0)
-    try:
-        out, _ = proc.communicate(timeout=300)
-    finally:
-        proc.kill()
-    assert proc.returncode == 0, out[-3000:]
+    out = demo_to_the_end(sample)
     assert "0 records to x.posts, 2 lines to lakefeed.dead-letter" in out, out
     assert "The lake is empty" in out, out
 
