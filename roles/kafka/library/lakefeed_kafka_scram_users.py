@@ -15,7 +15,9 @@ description:
     cluster but not in that file is set again once.
   - Passwords are handed to the tool in a java argument file (mode 0600, removed
     afterwards), never on a command line; they are never returned.
-  - Users not listed are left alone. On failure C(msg) says why; it is set only then.
+  - With I(remove_undeclared), a user this module once set (it is in I(state_path)) and
+    no longer listed is deleted; users it never set are left alone. On failure C(msg)
+    says why; it is set only then.
 options:
   users:
     description: The users, each C(name) and C(password).
@@ -28,6 +30,8 @@ options:
   log4j_config: {description: log4j2 config for the tools., type: str, required: true}
   state_path: {description: Where the password digests are kept., type: path, required: true}
   iterations: {description: SCRAM iterations (4096-16384)., type: int, default: 8192}
+  remove_undeclared:
+    {description: Delete the users it set that are not listed., type: bool, default: false}
 """
 
 import base64
@@ -80,6 +84,16 @@ def scram_users(module):
     return {m["name"] for m in map(DESCRIBED.search, out.splitlines()) if m and MECHANISM in m["m"]}
 
 
+def delete_user(module, name, state):
+    args = [*common_args(module), "--alter", "--delete-config", MECHANISM]
+    args += ["--entity-type", "users", "--entity-name", name]
+    rc, out, err = java(module, CONFIG_COMMAND, args)
+    if rc != 0:
+        save_state(module.params["state_path"], state)
+        why = (err or out).strip()[-2000:]
+        module.fail_json(msg=f"cannot delete the SCRAM user {name}: {why}", rc=rc)
+
+
 def digest(password, salt):
     return hashlib.pbkdf2_hmac("sha256", password.encode(), salt, DIGEST_ROUNDS)
 
@@ -129,6 +143,7 @@ def main():
             "log4j_config": {"type": "str", "required": True},
             "state_path": {"type": "path", "required": True},
             "iterations": {"type": "int", "default": 8192},
+            "remove_undeclared": {"type": "bool", "default": False},
         },
         supports_check_mode=True,
     )
@@ -146,10 +161,19 @@ def main():
             changes[name] = "created"
         elif not matches(state.get(name), user["password"]):
             changes[name] = "password set"
+    if p["remove_undeclared"]:
+        listed = {u["name"] for u in p["users"]}
+        for name in sorted(set(state) - listed):
+            changes[name] = "deleted" if name in on_cluster else "forgotten"
     if changes and not module.check_mode:
         passwords = {u["name"]: u["password"] for u in p["users"]}
         workdir = tempfile.mkdtemp(prefix="lakefeed-scram-", dir=module.tmpdir)
-        for name in changes:
+        for name, change in changes.items():
+            if change == "deleted":
+                delete_user(module, name, state)
+            if change in ("deleted", "forgotten"):
+                del state[name]
+                continue
             credential = f"{MECHANISM}=[iterations={p['iterations']},password={passwords[name]}]"
             args = [*common_args(module), "--alter", "--add-config", credential]
             args += ["--entity-type", "users", "--entity-name", name]

@@ -70,6 +70,7 @@ def _stop(proc: subprocess.Popen[bytes] | None, timeout: float = 30.0) -> None:
 
 
 SCRAM = "SCRAM-SHA-512"
+AUTHORIZER = "org.apache.kafka.metadata.authorizer.StandardAuthorizer"
 # What the kafka role's certificates carry, for a broker on loopback.
 _CERT_EXTENSIONS = """\
 basicConstraints = critical, CA:FALSE
@@ -90,7 +91,8 @@ class LocalKafka:
 
     `security="sasl_ssl"`: the client listener is SASL_SSL with SCRAM-SHA-512 (users:
     `admin`, for the broker itself and `create_topic`, plus `users`, name -> password),
-    the controller listener SSL with client certificates required.
+    the controller listener SSL with client certificates required, and the
+    StandardAuthorizer: `users` get nothing until ACLs grant it.
     """
 
     def __init__(
@@ -139,6 +141,22 @@ class LocalKafka:
                 sasl_plain_password=password,
             )
         return kwargs
+
+    def command_config(self) -> Path:
+        """Client properties of the `admin` login (a super user) for Kafka's tools, as the
+        kafka role's client-admin.properties (mode 0600)."""
+        path = self.workdir / "client-admin.properties"
+        if not path.exists():
+            path.touch(mode=0o600)
+            path.write_text(
+                "security.protocol=SASL_SSL\n"
+                f"sasl.mechanism={SCRAM}\n"
+                "ssl.truststore.type=PEM\n"
+                f"ssl.truststore.location={self.ca_file}\n"
+                "sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule "
+                f'required username="admin" password="{self.admin_password}";\n'
+            )
+        return path
 
     def _make_tls(self) -> None:
         """A throwaway CA and the broker's key and certificate, as the kafka role lays them
@@ -203,6 +221,13 @@ class LocalKafka:
             "ssl.truststore.type=PEM",
             f"ssl.truststore.location={self.ca_file}",
             "listener.name.controller.ssl.client.auth=required",
+            # Authorization as the kafka role sets it: nothing without an ACL, except the
+            # broker's own login and any holder of a node certificate (the controller
+            # listener admits only those, and names them all kafka-node).
+            f"authorizer.class.name={AUTHORIZER}",
+            "allow.everyone.if.no.acl.found=false",
+            "super.users=User:admin;User:kafka-node",
+            "listener.name.controller.ssl.principal.mapping.rules=RULE:^.*$/kafka-node/,DEFAULT",
         ]
 
     def _write_config(self) -> None:
