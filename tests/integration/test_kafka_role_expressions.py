@@ -5,6 +5,8 @@ evaluated by Ansible exactly as written in the role.
   deploy finished by a second run) must get the id the formatted nodes already have; with
   another one every peer refuses it (INCONSISTENT_CLUSTER_ID) and it never joins.
 - A new cluster's voters: an odd number of the controllers.
+- With kafka_security sasl_ssl, what each service may do: its grants come from the
+  inventory (collector instances, archivers), each service under its own login.
 """
 
 from __future__ import annotations
@@ -29,8 +31,14 @@ def expression() -> str:
     return str(task["ansible.builtin.set_fact"]["__kafka_cluster_ids_on_disk"])
 
 
-def evaluate(tmp_path: Path, expr: str, variables: dict[str, Any], hosts: dict[str, Any]) -> Any:
-    """The value of one role expression, with these play vars and inventory hosts."""
+def evaluate(
+    tmp_path: Path,
+    expr: str,
+    variables: dict[str, Any],
+    hosts: dict[str, Any],
+    groups: dict[str, list[str]] | None = None,
+) -> Any:
+    """The value of one role expression, with these play vars, inventory hosts and groups."""
     inventory = tmp_path / "hosts.yml"
     inventory.write_text(
         yaml.safe_dump(
@@ -42,7 +50,11 @@ def evaluate(tmp_path: Path, expr: str, variables: dict[str, Any], hosts: dict[s
                             "ansible_python_interpreter": sys.executable,
                         },
                         **hosts,
-                    }
+                    },
+                    "children": {
+                        group: {"hosts": {host: {} for host in members}}
+                        for group, members in (groups or {}).items()
+                    },
                 }
             }
         )
@@ -132,3 +144,70 @@ def test_status_looks_for_a_pending_restart_where_the_role_keeps_it(
         plays = yaml.safe_load((ROOT / playbook).read_text())
         calls = [t for p in plays for t in p["tasks"] if "lakefeed_status" in t]
         assert calls and all("kafka_data_dir" in t["lakefeed_status"] for t in calls), playbook
+
+
+def role_var(name: str) -> str:
+    return str(yaml.safe_load((ROOT / "roles/kafka/vars/main.yml").read_text())[name])
+
+
+def test_each_service_is_granted_its_own_topics_under_its_own_login(tmp_path: Path) -> None:
+    hosts = {
+        "c1": {
+            "collector_instances": [
+                {"name": "nba", "topic": "x.nba"},
+                {"name": "f1", "topic": "x.f1", "kafka_user": "f1-writer"},
+            ]
+        },
+        "c2": {
+            "collector_dead_letter_topic": "dl",
+            "collector_instances": [{"name": "flights", "topic": "x.flights"}],
+        },
+        "a1": {"archiver_topics": ["x.nba", "x.f1"]},
+        "a2": {
+            "archiver_topics": ["x.flights"],
+            "archiver_kafka_sasl_username": "arch2",
+            "archiver_group_id": "g2",
+        },
+    }
+    groups = {"collector": ["c1", "c2"], "archiver": ["a1", "a2"]}
+    acls = evaluate(tmp_path, role_var("__kafka_service_acls"), {}, hosts, groups)
+    grants = sorted(
+        (a["principal"], a["resource_type"], a["name"], ",".join(a["operations"])) for a in acls
+    )
+    assert grants == sorted(
+        [
+            ("User:collector-nba", "topic", "x.nba", "Write,Describe"),
+            ("User:collector-nba", "topic", "lakefeed.dead-letter", "Write,Describe"),
+            ("User:f1-writer", "topic", "x.f1", "Write,Describe"),
+            ("User:f1-writer", "topic", "lakefeed.dead-letter", "Write,Describe"),
+            ("User:collector-flights", "topic", "x.flights", "Write,Describe"),
+            ("User:collector-flights", "topic", "dl", "Write,Describe"),
+            ("User:archiver", "topic", "x.nba", "Read,Describe"),
+            ("User:archiver", "topic", "x.f1", "Read,Describe"),
+            ("User:archiver", "group", "lakefeed-archiver", "Read"),
+            ("User:arch2", "topic", "x.flights", "Read,Describe"),
+            ("User:arch2", "group", "g2", "Read"),
+        ]
+    )
+    # No collector and no archiver: nothing is granted.
+    assert evaluate(tmp_path, role_var("__kafka_service_acls"), {}, {}) == []
+
+
+def test_the_super_users_keep_the_login_being_rotated_away(tmp_path: Path) -> None:
+    expr = role_var("__kafka_super_users")
+    common = {"__kafka_node_principal": "kafka-node", "kafka_scram_admin_user": "kafka-admin-2"}
+    assert evaluate(tmp_path, expr, {**common, "kafka_super_users": []}, {}) == [
+        "kafka-node",
+        "kafka-admin-2",
+    ]
+    rotating = {
+        **common,
+        "kafka_super_users": ["ops"],
+        "__kafka_admin_user_deployed": "kafka-admin",
+    }
+    assert evaluate(tmp_path, expr, rotating, {}) == [
+        "kafka-node",
+        "kafka-admin-2",
+        "kafka-admin",
+        "ops",
+    ]

@@ -28,8 +28,16 @@ from typing import Any
 
 import pytest
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
-from kafka.admin import NewTopic
-from kafka.errors import KafkaError
+from kafka.admin import (
+    ACLFilter,
+    ACLOperation,
+    ACLPermissionType,
+    ACLResourcePatternType,
+    NewTopic,
+    ResourcePatternFilter,
+    ResourceType,
+)
+from kafka.errors import KafkaError, NoError
 from kafka.structs import TopicPartition
 
 from lakefeed.lab.local import LocalKafka, fetched
@@ -64,7 +72,8 @@ def secure_kafka(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalKafk
 
 
 def acls(kafka: LocalKafka, tmp_path: Path, declared: list[dict[str, Any]], **more: Any) -> Any:
-    """lakefeed_kafka_acls as the kafka role runs it, as the broker's own (super) login."""
+    """lakefeed_kafka_acls as the kafka role runs it, as the broker's own (super) login;
+    then, unless in check mode, wait until the broker enforces the result."""
     params = {
         "acls": declared,
         "bootstrap_servers": kafka.bootstrap,
@@ -73,7 +82,31 @@ def acls(kafka: LocalKafka, tmp_path: Path, declared: list[dict[str, Any]], **mo
         "log4j_config": str(kafka.home / "log4j2.properties"),
         **more,
     }
-    return run_module(ACLS_MODULE, params, tmp_path)
+    result = run_module(ACLS_MODULE, params, tmp_path)
+    if result.get("failed") is not True and not more.get("_ansible_check_mode"):
+        want = sum(len(a["operations"]) for a in declared)
+        wait_for(f"the broker to enforce {want} ACL entries", lambda: enforced(kafka) == want, 30)
+    return result
+
+
+def enforced(kafka: LocalKafka) -> int:
+    """How many ACL entries the broker's authorizer holds. The controller commits an ACL
+    change before the broker applies it from the metadata log: a client right after the
+    change could still be judged by the old ones."""
+    everything = ACLFilter(
+        principal=None,
+        host=None,
+        operation=ACLOperation.ANY,
+        permission_type=ACLPermissionType.ANY,
+        resource_pattern=ResourcePatternFilter(ResourceType.ANY, None, ACLResourcePatternType.ANY),
+    )
+    admin = KafkaAdminClient(**kafka.client_kwargs())
+    try:
+        found, error = admin.describe_acls(everything)
+    finally:
+        admin.close()
+    assert error is NoError, error
+    return len(found)
 
 
 def service_grants(topic: str) -> list[dict[str, Any]]:
@@ -493,6 +526,8 @@ def test_a_login_the_role_no_longer_declares_is_deleted(
     assert logs_in("collector-gone", gone_password)
     # Without remove_undeclared (as the role creates its new admin alone) nothing goes.
     assert users([])["changed"] is False
+    # Nor a login a node still runs with (kept by name: a rotated cluster login).
+    assert users([], remove_undeclared=True, keep=["collector-gone"])["changed"] is False
     dry = users([], remove_undeclared=True, _ansible_check_mode=True)
     assert dry["users"] == {"collector-gone": "deleted"}, dry
     assert logs_in("collector-gone", gone_password)

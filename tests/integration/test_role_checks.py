@@ -172,3 +172,83 @@ def test_a_source_without_a_known_type_is_refused(tmp_path: Path, source: object
     rc, report = site(inventory(tmp_path, extra={"collector_instances": [instance]}))
     assert rc != 0
     assert_stopped_in_the_checks(report, "source.type")
+
+
+# The services' own logins (a collector instance's, the archiver's), with usable passwords.
+SERVICE_LOGINS = [
+    {"name": "collector-sample", "password": "check-test-collector-0002"},
+    {"name": "archiver", "password": "check-test-archiver-00003"},
+]
+
+
+def secured(tmp_path: Path, **more: Any) -> dict[str, Any]:
+    """kafka_security sasl_ssl with usable passwords and a CA on the controller, plus more."""
+    ca = tmp_path / "kafka-ca"
+    ca.mkdir(mode=0o700)
+    for name in ("ca.crt", "ca.key"):
+        (ca / name).write_text("only checked to exist\n")
+    return {
+        "kafka_security": "sasl_ssl",
+        "kafka_tls_ca_dir": str(ca),
+        "kafka_scram_admin_password": "check-test-admin-0001",
+        "kafka_scram_users": SERVICE_LOGINS,
+        **more,
+    }
+
+
+def test_a_service_login_without_a_password_is_refused_by_name(tmp_path: Path) -> None:
+    users = [u for u in SERVICE_LOGINS if u["name"] == "archiver"]
+    rc, report = site(inventory(tmp_path, extra=secured(tmp_path, kafka_scram_users=users)))
+    assert rc != 0
+    assert_stopped_in_the_checks(report, "no password for collector-sample")
+
+
+@pytest.mark.parametrize(
+    "grant",
+    [
+        {"principal": "analyst", "resource_type": "topic", "name": "x", "operations": ["Read"]},
+        {
+            "principal": "User:analyst",
+            "resource_type": "topics",
+            "name": "x",
+            "operations": ["Read"],
+        },
+        {"principal": "User:analyst", "resource_type": "topic", "operations": ["Read"]},
+        {"principal": "User:analyst", "resource_type": "group", "name": "g", "operations": []},
+    ],
+)
+def test_an_incomplete_grant_is_refused(tmp_path: Path, grant: dict[str, Any]) -> None:
+    rc, report = site(inventory(tmp_path, extra=secured(tmp_path, kafka_acls_extra=[grant])))
+    assert rc != 0
+    assert_stopped_in_the_checks(report, "kafka_acls_extra entries")
+
+
+def test_secured_variables_pass_the_checks(tmp_path: Path) -> None:
+    grant = {"principal": "User:a", "resource_type": "cluster", "operations": ["Describe"]}
+    rc, report = site(inventory(tmp_path, extra=secured(tmp_path, kafka_acls_extra=[grant])))
+    assert rc != 0
+    # Past every check: the first task on a host finds no such host.
+    failed = failures(report)
+    assert failed and all("lf-no-such-host" in msg for _play, _task, msg in failed), failed
+
+
+@pytest.mark.parametrize(
+    "more",
+    [
+        {"kafka_super_users": ["User:kafka-admin-2"]},
+        {
+            "kafka_scram_users": [
+                *SERVICE_LOGINS,
+                {"name": "kafka-node", "password": "check-test-node-000000001"},
+            ]
+        },
+        {"archiver_kafka_sasl_username": "kafka-admin"},
+    ],
+    ids=["prefixed super user", "login named kafka-node", "service as the cluster login"],
+)
+def test_a_login_that_would_bypass_the_acls_is_refused(
+    tmp_path: Path, more: dict[str, Any]
+) -> None:
+    rc, report = site(inventory(tmp_path, extra=secured(tmp_path, **more)))
+    assert rc != 0
+    assert_stopped_in_the_checks(report, "bypasses every ACL")

@@ -16,7 +16,8 @@ description:
   - Passwords are handed to the tool in a java argument file (mode 0600, removed
     afterwards), never on a command line; they are never returned.
   - With I(remove_undeclared), a user this module once set (it is in I(state_path)) and
-    no longer listed is deleted; users it never set are left alone. On failure C(msg)
+    no longer listed is deleted, unless it is in I(keep); users it never set are left
+    alone. On failure C(msg)
     says why; it is set only then.
 options:
   users:
@@ -32,6 +33,8 @@ options:
   iterations: {description: SCRAM iterations (4096-16384)., type: int, default: 8192}
   remove_undeclared:
     {description: Delete the users it set that are not listed., type: bool, default: false}
+  keep:
+    {description: Users never deleted (the logins nodes still run with)., type: list, default: []}
 """
 
 import base64
@@ -144,6 +147,7 @@ def main():
             "state_path": {"type": "path", "required": True},
             "iterations": {"type": "int", "default": 8192},
             "remove_undeclared": {"type": "bool", "default": False},
+            "keep": {"type": "list", "elements": "str", "default": []},
         },
         supports_check_mode=True,
     )
@@ -162,7 +166,7 @@ def main():
         elif not matches(state.get(name), user["password"]):
             changes[name] = "password set"
     if p["remove_undeclared"]:
-        listed = {u["name"] for u in p["users"]}
+        listed = {u["name"] for u in p["users"]} | set(p["keep"])
         for name in sorted(set(state) - listed):
             changes[name] = "deleted" if name in on_cluster else "forgotten"
     if changes and not module.check_mode:
