@@ -71,17 +71,20 @@ def secure_kafka(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalKafk
     broker.stop()
 
 
-def acls(kafka: LocalKafka, tmp_path: Path, declared: list[dict[str, Any]], **more: Any) -> Any:
-    """lakefeed_kafka_acls as the kafka role runs it, as the broker's own (super) login;
-    then, unless in check mode, wait until the broker enforces the result."""
-    params = {
-        "acls": declared,
+def tool_params(kafka: LocalKafka) -> dict[str, str]:
+    """What the kafka role's modules take to run Kafka's tools as the broker's own login."""
+    return {
         "bootstrap_servers": kafka.bootstrap,
         "command_config": str(kafka.command_config()),
         "classpath": str(kafka.home / "libs" / "*"),
         "log4j_config": str(kafka.home / "log4j2.properties"),
-        **more,
     }
+
+
+def acls(kafka: LocalKafka, tmp_path: Path, declared: list[dict[str, Any]], **more: Any) -> Any:
+    """lakefeed_kafka_acls as the kafka role runs it, as the broker's own (super) login;
+    then, unless in check mode, wait until the broker enforces the result."""
+    params = {"acls": declared, **tool_params(kafka), **more}
     result = run_module(ACLS_MODULE, params, tmp_path)
     if result.get("failed") is not True and not more.get("_ansible_check_mode"):
         want = sum(len(a["operations"]) for a in declared)
@@ -502,10 +505,7 @@ def test_a_login_the_role_no_longer_declares_is_deleted(
     def users(declared: list[dict[str, str]], **more: Any) -> Any:
         params = {
             "users": declared,
-            "bootstrap_servers": secure_kafka.bootstrap,
-            "command_config": str(secure_kafka.command_config()),
-            "classpath": str(secure_kafka.home / "libs" / "*"),
-            "log4j_config": str(secure_kafka.home / "log4j2.properties"),
+            **tool_params(secure_kafka),
             "state_path": str(tmp_path / "scram-users.json"),
             **more,
         }

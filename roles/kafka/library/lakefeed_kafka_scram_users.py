@@ -17,8 +17,7 @@ description:
     afterwards), never on a command line; they are never returned.
   - With I(remove_undeclared), a user this module once set (it is in I(state_path)) and
     no longer listed is deleted, unless it is in I(keep); users it never set are left
-    alone. On failure C(msg)
-    says why; it is set only then.
+    alone. On failure C(msg) says why; it is set only then.
 options:
   users:
     description: The users, each C(name) and C(password).
