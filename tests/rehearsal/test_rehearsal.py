@@ -29,7 +29,7 @@ import yaml
 
 from lakefeed import lake
 from lakefeed.lab import hosts
-from lakefeed.runner.rehearsal import PREFIX, api_client
+from lakefeed.runner.rehearsal import LABEL_STATE, PREFIX, api_client
 from tests.support.playbook import ansible_playbook
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -125,9 +125,21 @@ def _summary(done: subprocess.CompletedProcess[str]) -> dict[str, Any]:
     return dict(json.loads(lines[-1]))
 
 
+# What a test run killed mid-way leaves: a container of a rehearsal whose state directory
+# (a temporary one) is gone. The first `up` must clear it, not stumble on it.
+ORPHAN = f"{PREFIX}-orphan"
+
+
 @pytest.fixture(scope="module")
 def rehearsal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Rehearsal]:
     r = Rehearsal(tmp_path_factory.mktemp("rehearsal") / "state")
+    gone = tmp_path_factory.mktemp("killed-run") / "state"
+    subprocess.run([str(ROOT / "scripts" / "rehearsal-hosts-setup")], check=True)
+    hosts.podman(
+        "run", "--detach", "--pull=never", "--name", ORPHAN,
+        "--label", f"{hosts.LABEL}={PREFIX}", "--label", f"{LABEL_STATE}={gone}",
+        "localhost/lakefeed-moto", "sleep", "infinity",
+    )  # fmt: skip
     try:
         yield r
     finally:
@@ -195,6 +207,26 @@ def test_a_first_deploy_whose_format_fails_on_one_node_is_finished_by_the_next(
     voters = re.search(r"CurrentVoters:\s*(\[.*\])", quorum)
     assert voters, quorum
     assert sorted(v["id"] for v in json.loads(voters[1])) == [1, 2, 3], quorum
+
+
+def test_leftovers_of_a_run_whose_state_is_gone_are_removed(rehearsal: Rehearsal) -> None:
+    first = rehearsal.logs["up --until inventory"]
+    assert "removing a rehearsal whose state is gone" in first and ORPHAN in first, first
+    assert hosts.LabHost(ORPHAN, f"{PREFIX}-vpc").state() is None
+
+
+def test_a_second_rehearsal_is_refused_while_one_runs(rehearsal: Rehearsal, tmp_path: Path) -> None:
+    """One machine holds one rehearsal (its VPC subnet and API address are fixed): another
+    state directory is told whose the running one is and how to end it, and the running
+    one is left as it was."""
+    other = Rehearsal(tmp_path / "state")
+    done = other.lakefeed("up", "--until", "inventory", timeout=300)
+    owner = rehearsal.state.resolve()
+    assert done.returncode != 0
+    assert f"to the rehearsal whose state is {owner}" in done.stderr, done.stderr
+    assert f"lakefeed down --env aws-rehearsal --state-dir {owner}" in done.stderr
+    assert hosts.LabHost(f"{PREFIX}-aws-api", f"{PREFIX}-vpc").state() == "running"
+    assert rehearsal.client("sts").get_caller_identity()["Account"]
 
 
 def test_up_builds_configures_and_lands_the_sample(rehearsal: Rehearsal) -> None:

@@ -60,6 +60,9 @@ CREDENTIALS = {"aws_access_key_id": "rehearsal", "aws_secret_access_key": "rehea
 VOLUME_CAP_GIB = 4
 OVERRIDES = "rehearsal-overrides.yml"
 LABEL_INSTANCE = "lakefeed.instance"
+# The state directory a rehearsal's containers belong to: one rehearsal per machine (its
+# VPC subnet and its API's address are fixed), so a second one must know whose they are.
+LABEL_STATE = "lakefeed.rehearsal-state"
 
 
 @dataclass
@@ -92,12 +95,10 @@ class RehearsalRunner(AwsRunner):
             out=out,
         )
         self.prefix = prefix
+        self.labels = {hosts.LABEL: prefix, LABEL_STATE: str(target.state.resolve())}
         self.network = hosts.LabNetwork(f"{prefix}-vpc", VPC_CIDR, {hosts.LABEL: prefix}, dns=False)
         self.api = hosts.LabHost(
-            f"{prefix}-aws-api",
-            self.network,
-            image="localhost/lakefeed-moto",
-            labels={hosts.LABEL: prefix},
+            f"{prefix}-aws-api", self.network, image="localhost/lakefeed-moto", labels=self.labels
         )
 
     @staticmethod
@@ -144,6 +145,7 @@ class RehearsalRunner(AwsRunner):
             raise LakefeedError(
                 f"scripts/rehearsal-hosts-setup failed:\n{images.stderr.strip()[-3000:]}"
             )
+        self.claim()
         self.network.create()
         if self.api.state() != "running":
             # moto keeps its state in memory: a stopped API is an account that is gone.
@@ -152,7 +154,8 @@ class RehearsalRunner(AwsRunner):
             podman_args = ["--detach", "--pull=never", "--name", self.api.name]
             podman_args += ["--network", self.network.name, "--ip", AWS_API_IP]
             podman_args += ["--volume", f"{self.tls_dir}:/etc/moto-tls:ro"]
-            podman_args += ["--label", f"{hosts.LABEL}={self.prefix}", self.api.image]
+            podman_args += [arg for k, v in self.labels.items() for arg in ("--label", f"{k}={v}")]
+            podman_args.append(self.api.image)
             # All of the container's addresses: its one address on the VPC network.
             podman_args += ["/opt/moto/bin/moto_server", "-H", "0.0.0.0"]  # noqa: S104
             podman_args += ["-p", str(AWS_API_PORT)]
@@ -164,6 +167,12 @@ class RehearsalRunner(AwsRunner):
                 self.client("sts").get_caller_identity()
                 break
             except Exception as exc:  # any failure means "not yet"
+                if self.api.state() != "running":
+                    logs = hosts.podman("logs", "--tail", "30", self.api.name, check=False)
+                    raise LakefeedError(
+                        f"the rehearsal's AWS API ({self.api.name}) stopped while starting:\n"
+                        f"{(logs.stdout + logs.stderr).strip()}"
+                    ) from exc
                 if time.monotonic() > deadline:
                     raise LakefeedError(
                         f"the rehearsal's AWS API ({self.variables['endpoint_url']}) did not "
@@ -171,6 +180,44 @@ class RehearsalRunner(AwsRunner):
                     ) from exc
                 time.sleep(0.5)
         self.say(f"AWS API (moto) at {self.variables['endpoint_url']}")
+
+    def claim(self) -> None:
+        """This state's rehearsal is the machine's only one. Containers of another whose
+        state directory still exists are refused (never removed: that is someone's
+        account); those of one whose state is gone (a killed test run, a deleted
+        checkout) are removed, with the loop devices of its volumes."""
+        listed = hosts.podman(
+            "ps",
+            "-a",
+            "--filter",
+            f"label={hosts.LABEL}={self.prefix}",
+            "--format",
+            '{{.Names}} {{index .Labels "' + LABEL_STATE + '"}}',
+            check=False,
+        ).stdout.splitlines()
+        ours = self.labels[LABEL_STATE]
+        owners: dict[str, list[str]] = {}
+        for line in listed:
+            name, _, owner = line.partition(" ")
+            owner = owner.strip()
+            if owner != ours:
+                owners.setdefault(owner, []).append(name)
+        for owner, names in sorted(owners.items()):
+            labelled = owner not in ("", "<no value>")
+            if not labelled or Path(owner).exists():
+                whose = f"the rehearsal whose state is {owner}" if labelled else "an older one"
+                state = owner if labelled else "DIR"
+                raise LakefeedError(
+                    f"{', '.join(sorted(names))} {'belongs' if len(names) == 1 else 'belong'} "
+                    f"to {whose}, and one machine holds one "
+                    f"rehearsal (its VPC subnet {VPC_CIDR} and API address are fixed): run "
+                    f"`lakefeed down --env aws-rehearsal --state-dir {state}` first, or "
+                    f"`podman rm -f {' '.join(sorted(names))}` if it is yours to drop"
+                )
+            self.say(f"removing a rehearsal whose state is gone ({owner}): {', '.join(names)}")
+            for name in names:
+                hosts.LabHost(name, self.network).remove()
+            self._detach_volumes(Path(owner) / "volumes")
 
     def ssh_key(self) -> Path:
         key = (self.target.state / "ssh" / "id_ed25519").resolve()
@@ -273,8 +320,7 @@ class RehearsalRunner(AwsRunner):
         return made.stdout.strip()
 
     def host(self, name: str) -> hosts.LabHost:
-        labels = {hosts.LABEL: self.prefix}
-        return hosts.LabHost(f"{self.prefix}-{name}", self.network, labels=labels)
+        return hosts.LabHost(f"{self.prefix}-{name}", self.network, labels=self.labels)
 
     def seed(self, inst: Instance, user: str, devices: list[tuple[str, str]]) -> Path:
         """What the instance metadata would tell the host at boot."""
@@ -441,17 +487,21 @@ class RehearsalRunner(AwsRunner):
         self.say("rehearsal removed")
         return 0
 
-    def _detach_volumes(self) -> None:
-        for image in sorted((self.target.state / "volumes").glob("*.img")):
-            subprocess.run(
-                [
-                    "sh",
-                    "-c",
-                    f"losetup --associated '{image}' --noheadings --output NAME "
-                    "| xargs -r -n1 losetup --detach",
-                ],
-                check=False,
-            )
+    def _detach_volumes(self, directory: Path | None = None) -> None:
+        """Detach the loop devices of the volume images in `directory` (this state's by
+        default), also of images already deleted."""
+        directory = (directory or self.target.state / "volumes").resolve()
+        listed = subprocess.run(
+            ["losetup", "--list", "--noheadings", "--output", "NAME,BACK-FILE"],
+            capture_output=True,
+            text=True,
+            check=False,
+        ).stdout.splitlines()
+        for line in listed:
+            device, _, backing = line.strip().partition(" ")
+            backing = backing.strip().removesuffix("(deleted)").strip()
+            if Path(backing).parent == directory:
+                subprocess.run(["losetup", "--detach", device], check=False)
 
 
 def api_client(service: str, ca_file: Path) -> Any:
