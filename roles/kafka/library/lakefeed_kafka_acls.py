@@ -35,6 +35,7 @@ import re
 from collections import defaultdict
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.lakefeed_kafka_tool import run_tool
 
 ACL_COMMAND = "org.apache.kafka.tools.AclCommand"
 CLUSTER = "kafka-cluster"
@@ -56,24 +57,7 @@ RESOURCE_ARG = {
 
 
 def tool(module, *args):
-    p = module.params
-    argv = [
-        "java",
-        "-Xmx256m",
-        # A short-lived tool: C1 only and the serial GC cost less CPU (as kafka-health).
-        "-XX:TieredStopAtLevel=1",
-        "-XX:+UseSerialGC",
-        f"-Dlog4j2.configurationFile={p['log4j_config']}",
-        "-cp",
-        p["classpath"],
-        ACL_COMMAND,
-        "--bootstrap-server",
-        p["bootstrap_servers"],
-        "--command-config",
-        p["command_config"],
-        *args,
-    ]
-    rc, out, err = module.run_command(argv)
+    rc, out, err = run_tool(module, ACL_COMMAND, *args)
     if rc != 0:
         why = (err or out).strip()[-2000:]
         if "SecurityDisabledException" in why:

@@ -45,6 +45,7 @@ import re
 import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.lakefeed_kafka_tool import run_tool
 
 MECHANISM = "SCRAM-SHA-512"
 CONFIG_COMMAND = "kafka.admin.ConfigCommand"
@@ -54,42 +55,18 @@ DESCRIBED = re.compile(
 DIGEST_ROUNDS = 200_000
 
 
-def java(module, main, args, argfile=None):
-    p = module.params
-    # A short-lived tool: C1 only and the serial GC cost less CPU (as kafka-health).
-    argv = ["java", "-Xmx256m", "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC"]
-    argv += [f"-Dlog4j2.configurationFile={p['log4j_config']}", "-cp"]
-    argv.append(p["classpath"])
-    if argfile is None:
-        return module.run_command([*argv, main, *args])
-    # The java launcher reads the main class and its arguments from the file.
-    with os.fdopen(os.open(argfile, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as f:
-        f.write("\n".join(f'"{a}"' for a in [main, *args]) + "\n")
-    try:
-        return module.run_command([*argv, f"@{argfile}"])
-    finally:
-        os.unlink(argfile)
-
-
-def common_args(module):
-    p = module.params
-    return ["--bootstrap-server", p["bootstrap_servers"], "--command-config", p["command_config"]]
-
-
 def scram_users(module):
     """Names of the cluster's users that have a SCRAM-SHA-512 credential."""
-    rc, out, err = java(
-        module, CONFIG_COMMAND, [*common_args(module), "--describe", "--entity-type", "users"]
-    )
+    rc, out, err = run_tool(module, CONFIG_COMMAND, "--describe", "--entity-type", "users")
     if rc != 0:
         module.fail_json(msg=f"cannot list the SCRAM users: {(err or out).strip()[-2000:]}", rc=rc)
     return {m["name"] for m in map(DESCRIBED.search, out.splitlines()) if m and MECHANISM in m["m"]}
 
 
 def delete_user(module, name, state):
-    args = [*common_args(module), "--alter", "--delete-config", MECHANISM]
+    args = ["--alter", "--delete-config", MECHANISM]
     args += ["--entity-type", "users", "--entity-name", name]
-    rc, out, err = java(module, CONFIG_COMMAND, args)
+    rc, out, err = run_tool(module, CONFIG_COMMAND, *args)
     if rc != 0:
         save_state(module.params["state_path"], state)
         why = (err or out).strip()[-2000:]
@@ -178,9 +155,10 @@ def main():
                 del state[name]
                 continue
             credential = f"{MECHANISM}=[iterations={p['iterations']},password={passwords[name]}]"
-            args = [*common_args(module), "--alter", "--add-config", credential]
+            args = ["--alter", "--add-config", credential]
             args += ["--entity-type", "users", "--entity-name", name]
-            rc, out, err = java(module, CONFIG_COMMAND, args, os.path.join(workdir, "args"))
+            argfile = os.path.join(workdir, "args")
+            rc, out, err = run_tool(module, CONFIG_COMMAND, *args, argfile=argfile)
             if rc != 0:
                 save_state(p["state_path"], state)
                 why = (err or out).strip()[-2000:]

@@ -42,6 +42,7 @@ import re
 from collections import Counter
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.lakefeed_kafka_tool import run_tool
 
 PARTITION = re.compile(
     r"Topic:\s*(?P<topic>\S+)\s+Partition:\s*(?P<partition>\d+)\s+Leader:\s*\S+\s+"
@@ -97,27 +98,8 @@ def plan(assignment: dict, racks: dict, movable=None) -> dict:
 
 
 def tool(module, main, *args, check=True):
-    p = module.params
-    argv = [
-        # A frozen broker answers TCP but never a request: no call may hang the deploy.
-        "timeout",
-        "--kill-after=5",
-        "120",
-        "java",
-        "-Xmx256m",
-        # A short-lived tool: C1 only and the serial GC cost less CPU (as kafka-health).
-        "-XX:TieredStopAtLevel=1",
-        "-XX:+UseSerialGC",
-        f"-Dlog4j2.configurationFile={p['log4j_config']}",
-        "-cp",
-        p["classpath"],
-        main,
-        "--bootstrap-server",
-        p["bootstrap_servers"],
-        *(["--command-config", p["command_config"]] if p["command_config"] else []),
-        *args,
-    ]
-    rc, out, err = module.run_command(argv)
+    # A frozen broker answers TCP but never a request: no call may hang the deploy.
+    rc, out, err = run_tool(module, main, *args, timeout=120)
     if rc != 0 and check:
         name = main.rsplit(".", 1)[-1]
         why = "no answer in 120 s" if rc == 124 else (err or out)

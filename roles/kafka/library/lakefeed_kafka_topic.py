@@ -27,31 +27,12 @@ options:
 import re
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.lakefeed_kafka_tool import run_tool
 
 HEADER = re.compile(
     r"Topic:\s*(?P<name>\S+).*?PartitionCount:\s*(?P<partitions>\d+)"
     r".*?ReplicationFactor:\s*(?P<rf>\d+).*?Configs:\s*(?P<configs>\S*)"
 )
-
-
-def tool(module, main, *args):
-    p = module.params
-    argv = [
-        "java",
-        "-Xmx256m",
-        # A short-lived tool: C1 only and the serial GC cost less CPU (as kafka-health).
-        "-XX:TieredStopAtLevel=1",
-        "-XX:+UseSerialGC",
-        f"-Dlog4j2.configurationFile={p['log4j_config']}",
-        "-cp",
-        p["classpath"],
-        main,
-        "--bootstrap-server",
-        p["bootstrap_servers"],
-        *(["--command-config", p["command_config"]] if p["command_config"] else []),
-        *args,
-    ]
-    return module.run_command(argv)
 
 
 def parse_configs(text):
@@ -74,7 +55,7 @@ def add_config_arg(configs):
 
 
 def describe(module):
-    rc, out, err = tool(
+    rc, out, err = run_tool(
         module,
         "org.apache.kafka.tools.TopicCommand",
         "--describe",
@@ -124,7 +105,7 @@ def main():
             ]
             for k, v in sorted(wanted.items()):
                 args += ["--config", f"{k}={v}"]
-            rc, out, err = tool(module, "org.apache.kafka.tools.TopicCommand", *args)
+            rc, out, err = run_tool(module, "org.apache.kafka.tools.TopicCommand", *args)
             if rc != 0:
                 module.fail_json(msg=f"cannot create topic: {err or out}", rc=rc)
         module.exit_json(changed=True, created=True)
@@ -148,7 +129,7 @@ def main():
     if p["partitions"] > current["partitions"]:
         changes["partitions"] = [current["partitions"], p["partitions"]]
         if not module.check_mode:
-            rc, out, err = tool(
+            rc, out, err = run_tool(
                 module,
                 "org.apache.kafka.tools.TopicCommand",
                 "--alter",
@@ -163,7 +144,7 @@ def main():
     if differ:
         changes["configs"] = differ
         if not module.check_mode:
-            rc, out, err = tool(
+            rc, out, err = run_tool(
                 module,
                 "kafka.admin.ConfigCommand",
                 "--alter",

@@ -1,0 +1,37 @@
+"""Apache Kafka's command-line tools as the kafka role's modules run them: the JVM of the
+Kafka install on the host, its libs/* classpath, a quiet log4j2 config, and the cluster's
+bootstrap servers and client properties (a secured cluster's TLS and admin login).
+
+Ansible ships this file with each module that imports it (a role's module_utils)."""
+
+from __future__ import annotations
+
+import os
+
+# A short-lived tool: a small heap, C1 only and the serial GC cost less CPU (as kafka-health).
+JVM_FLAGS = ("-Xmx256m", "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC")
+
+
+def run_tool(module, main, *args, timeout=None, argfile=None):
+    """(rc, stdout, stderr) of `main` run against the module's `bootstrap_servers`, with
+    its `command_config` when set. `timeout` (seconds) kills a tool that hangs, as one
+    talking to a frozen broker does (rc 124). With `argfile` (a path that must not exist),
+    the main class and its arguments go in that file, mode 0600, removed after the run:
+    for arguments that must not show in the process list, such as passwords."""
+    p = module.params
+    argv = ["timeout", "--kill-after=5", str(timeout)] if timeout else []
+    argv += ["java", *JVM_FLAGS, f"-Dlog4j2.configurationFile={p['log4j_config']}"]
+    argv += ["-cp", p["classpath"]]
+    tail = [main, "--bootstrap-server", p["bootstrap_servers"]]
+    if p.get("command_config"):
+        tail += ["--command-config", p["command_config"]]
+    tail += list(args)
+    if argfile is None:
+        return module.run_command(argv + tail)
+    # The java launcher reads the main class and its arguments from the file.
+    with os.fdopen(os.open(argfile, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as f:
+        f.write("\n".join(f'"{a}"' for a in tail) + "\n")
+    try:
+        return module.run_command([*argv, f"@{argfile}"])
+    finally:
+        os.unlink(argfile)
