@@ -197,10 +197,34 @@ def secured(tmp_path: Path, **more: Any) -> dict[str, Any]:
 
 
 def test_a_service_login_without_a_password_is_refused_by_name(tmp_path: Path) -> None:
-    users = [u for u in SERVICE_LOGINS if u["name"] == "archiver"]
+    users = [
+        {"name": "collector-sample", "password": ""},
+        *(u for u in SERVICE_LOGINS if u["name"] == "archiver"),
+    ]
     rc, report = site(inventory(tmp_path, extra=secured(tmp_path, kafka_scram_users=users)))
     assert rc != 0
-    assert_stopped_in_the_checks(report, "no password for collector-sample")
+    assert_stopped_in_the_checks(report, "no usable password for collector-sample")
+
+
+def test_logins_the_inventory_gives_no_password_get_one_generated_once(tmp_path: Path) -> None:
+    """No password anywhere: the cluster's own login and each service's are generated on
+    the controller beside the CA, one 0600 file each, and the next run keeps them."""
+    extra = secured(tmp_path, kafka_scram_admin_password="", kafka_scram_users=[])
+    logins = Path(extra["kafka_tls_ca_dir"]) / "logins"
+    seen = []
+    for _ in range(2):
+        rc, report = site(inventory(tmp_path, extra=extra))
+        assert rc != 0
+        failed = failures(report)  # past every check, stopped at the first host
+        assert failed and all("lf-no-such-host" in msg for _play, _task, msg in failed), failed
+        files = {p.name: p for p in logins.iterdir()}
+        assert sorted(files) == ["archiver", "collector-sample", "kafka-admin"]
+        assert all(p.stat().st_mode & 0o777 == 0o600 for p in files.values())
+        seen.append({name: p.read_text() for name, p in files.items()})
+    assert seen[0] == seen[1]
+    passwords = [text.strip() for text in seen[0].values()]
+    assert len(set(passwords)) == 3
+    assert all(len(p) == 32 and p.isalnum() for p in passwords)
 
 
 @pytest.mark.parametrize(
