@@ -206,6 +206,18 @@ def test_a_service_login_without_a_password_is_refused_by_name(tmp_path: Path) -
     assert_stopped_in_the_checks(report, "no usable password for collector-sample")
 
 
+def test_a_new_clusters_first_run_passes_the_checks_before_its_ca_exists(tmp_path: Path) -> None:
+    """The kafka play makes the CA; the collector's and archiver's checks, which run
+    before it, used to refuse the first run of every new sasl_ssl cluster."""
+    extra = secured(tmp_path)
+    for made in Path(extra["kafka_tls_ca_dir"]).iterdir():
+        made.unlink()
+    rc, report = site(inventory(tmp_path, extra=extra))
+    assert rc != 0
+    failed = failures(report)  # past every check, stopped at the first host
+    assert failed and all("lf-no-such-host" in msg for _play, _task, msg in failed), failed
+
+
 def test_logins_the_inventory_gives_no_password_get_one_generated_once(tmp_path: Path) -> None:
     """No password anywhere: the cluster's own login and each service's are generated on
     the controller beside the CA, one 0600 file each, and the next run keeps them."""
