@@ -103,17 +103,20 @@ class Rehearsal:
         )
 
     def kafka_tool(self, name: str, main: str, *args: str) -> str:
-        """One of Kafka's tools, run on a host as the role runs them (plaintext on AWS's
-        inventory): MetadataQuorumCommand to the controllers, the others to the brokers."""
+        """One of Kafka's tools, run on a host as the role runs them (AWS's inventory has
+        sasl_ssl: with the role's client properties, TLS and the cluster's login):
+        MetadataQuorumCommand to the controllers, the others to the brokers."""
         kafka = self.inventory()["all"]["children"]["kafka"]["hosts"]
         controllers = "MetadataQuorum" in main
         port = 9093 if controllers else 9092
         servers = ",".join(f"{hv['kafka_advertised_host']}:{port}" for hv in kafka.values())
         flag = "--bootstrap-controller" if controllers else "--bootstrap-server"
+        props = "client-controller" if controllers else "client-admin"
         done = self.ssh(
             name,
             "sudo java -Xmx256m -Dlog4j2.configurationFile=/etc/kafka/tools-log4j2.properties "
-            f"-cp '/opt/kafka/libs/*' {main} {flag} {servers} {' '.join(args)}",
+            f"-cp '/opt/kafka/libs/*' {main} {flag} {servers} "
+            f"--command-config /etc/kafka/{props}.properties {' '.join(args)}",
         )
         assert done.returncode == 0, done
         return done.stdout

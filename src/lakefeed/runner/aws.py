@@ -206,6 +206,9 @@ class AwsRunner:
                 "shipper_s3_bucket": outputs["lake_bucket"],
                 "shipper_s3_prefix": outputs["lake_prefix"],
                 "shipper_s3_region": outputs["region"],
+                # kafka_security sasl_ssl: the cluster's CA and generated logins, on this
+                # machine, one directory per cluster (docs/security.md).
+                "kafka_tls_ca_dir": str(kafka_ca_dir(outputs["lake_bucket"])),
             }
         )
         if kafka_archive is not None:
@@ -420,7 +423,20 @@ class AwsRunner:
             )
             return 1
         self.args_file.unlink(missing_ok=True)
+        if bucket_state is not None:
+            ca = kafka_ca_dir(str(bucket_state.get("bucket") or bucket_state.get("id")))
+            if ca.is_dir():
+                self.say(
+                    f"kept {ca}: the destroyed cluster's Kafka CA and generated passwords; "
+                    "delete it once nothing needs them"
+                )
         return 0
+
+
+def kafka_ca_dir(bucket: str) -> Path:
+    """Where this machine keeps a cluster's Kafka CA and generated logins: one directory
+    per cluster, named by its lake bucket, outside any checkout."""
+    return Path.home() / ".lakefeed" / "clusters" / bucket / "kafka-ca"
 
 
 _LAKE_BUCKET = "module.lake.aws_s3_bucket.this"

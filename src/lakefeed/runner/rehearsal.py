@@ -44,7 +44,7 @@ import yaml
 from lakefeed import lake
 from lakefeed.errors import LakefeedError
 from lakefeed.lab import hosts
-from lakefeed.runner.aws import AwsRunner
+from lakefeed.runner.aws import AwsRunner, kafka_ca_dir
 from lakefeed.runner.targets import Target
 
 PREFIX = "lf-rh"
@@ -480,6 +480,10 @@ class RehearsalRunner(AwsRunner):
             return rc
         self.api.remove()
         self.network.remove()
+        tfvars = self.generated_tfvars(self.target)
+        if tfvars.is_file():
+            # The rehearsal's cluster is gone for good: so are its CA and its logins.
+            shutil.rmtree(kafka_ca_dir(json.loads(tfvars.read_text())["lake_bucket"]), True)
         for sub in ("volumes", "hosts", "ssh", "terraform-data", "inventory", "aws-api-tls"):
             shutil.rmtree(self.target.state / sub, ignore_errors=True)
         for name in ("terraform.tfstate", "terraform.tfstate.backup", "rehearsal.tfvars.json"):
