@@ -9,10 +9,12 @@ is Terraform's, node ids never come from a string sort, and cron has no ssh-agen
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from lakefeed.runner.ansible import site_extravars
 from lakefeed.runner.aws import AwsRunner
@@ -89,8 +91,18 @@ def _playbook(playbook: Path, inventories: tuple[Path, ...], extravars: dict[str
     return ansible_playbook(playbook, inventories, extravars=extravars)
 
 
+@pytest.fixture(scope="module", autouse=True)
+def home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """The runner puts the cluster's CA and generated passwords under ~/.lakefeed, and the
+    checks generate them: a home of the test's own, never the real one."""
+    path = tmp_path_factory.mktemp("home")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("HOME", str(path))
+        yield path
+
+
 @pytest.fixture(scope="module")
-def generated(tmp_path_factory: pytest.TempPathFactory) -> tuple[AwsRunner, Path]:
+def generated(tmp_path_factory: pytest.TempPathFactory, home: Path) -> tuple[AwsRunner, Path]:
     tmp = tmp_path_factory.mktemp("aws-inventory")
     wheels = tmp / "wheelhouse"
     wheels.mkdir()
@@ -131,6 +143,24 @@ def test_site_checks_pass_on_the_generated_aws_inventory(
         site_extravars({"fingerprint": "x"}),
     )
     assert done.returncode == 0, done.stdout[-6000:] + done.stderr[-2000:]
+    # sasl_ssl's logins got their passwords, in this cluster's directory and nowhere else.
+    home = Path.home()
+    made = sorted(str(p.relative_to(home)) for p in (home / ".lakefeed").rglob("*") if p.is_file())
+    logins = ".lakefeed/clusters/acme-lake/kafka-ca/logins"
+    assert made == [f"{logins}/{n}" for n in ("archiver", "collector-sample", "kafka-admin")]
+
+
+def test_each_cluster_keeps_its_ca_and_passwords_in_its_own_directory(
+    generated: tuple[AwsRunner, Path], home: Path
+) -> None:
+    """sasl_ssl by default on AWS, with the cluster's CA and generated passwords in a
+    directory of its own under ~/.lakefeed (named by its lake bucket), outside the
+    checkout."""
+    runner, _ = generated
+    hosts = yaml.safe_load(runner.target.hosts_file.read_text())["all"]["vars"]
+    assert hosts["kafka_tls_ca_dir"] == str(home / ".lakefeed/clusters/acme-lake/kafka-ca")
+    committed = yaml.safe_load((ROOT / "inventories/aws/group_vars/all/main.yml").read_text())
+    assert committed["kafka_security"] == "sasl_ssl"
 
 
 def test_clients_bootstrap_to_private_addresses_not_names(
