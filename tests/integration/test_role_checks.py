@@ -97,16 +97,19 @@ def assert_stopped_in_the_checks(report: dict[str, Any], key: str) -> None:
     assert all(s["unreachable"] == 0 and s["changed"] == 0 for s in stats.values()), stats
 
 
-def test_good_variables_pass_the_checks(tmp_path: Path) -> None:
+def test_good_variables_pass_the_checks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # The control: with nothing wrong the run gets past the checks to its first host task,
     # which fails only because the hosts do not exist.
     # With the extra vars the runners pass (rollout.py, lab.py, aws.py): the checks see
     # them too, so none may carry a role's prefix unless the role knows it.
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
     rc, report = site(inventory(tmp_path), site_extravars({"fingerprint": "f"}, restart_all=True))
     assert rc != 0
     failed = failures(report)
     assert failed and all("lf-no-such-host" in msg for _play, _task, msg in failed), failed
     assert all(play != "Role variables are checked before anything changes" for play, *_ in failed)
+    # Plaintext: no password is generated (checking the archiver's arguments made one).
+    assert not (tmp_path / "home" / ".lakefeed").exists()
 
 
 @pytest.mark.parametrize(
