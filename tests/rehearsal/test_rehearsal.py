@@ -16,6 +16,7 @@ import ipaddress
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -29,6 +30,7 @@ import yaml
 
 from lakefeed import lake
 from lakefeed.lab import hosts
+from lakefeed.runner.aws import kafka_ca_dir
 from lakefeed.runner.rehearsal import LABEL_STATE, PREFIX, api_client
 from tests.support.playbook import ansible_playbook
 
@@ -146,11 +148,16 @@ def rehearsal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Rehearsal]:
     try:
         yield r
     finally:
-        # Whatever a failed case left: the API's account goes with its container.
+        # Whatever a failed case left: the API's account goes with its container, the
+        # cluster's CA and passwords (kept by a `down` that kept the lake) with the test.
+        tfvars = r.state / "rehearsal.tfvars.json"
+        bucket = json.loads(tfvars.read_text())["lake_bucket"] if tfvars.is_file() else None
         if (r.state / "terraform-args.json").exists():
             r.lakefeed("down", "--yes", timeout=900)
         hosts.Lab(PREFIX, {}).down()
         hosts.LabNetwork(f"{PREFIX}-vpc").remove()
+        if bucket:
+            shutil.rmtree(kafka_ca_dir(bucket).parent, ignore_errors=True)
 
 
 # kafka-2's data volume, full for every user but root (ext4 keeps its reserved blocks for
