@@ -47,12 +47,12 @@ from tests.support.faults import (
     LakeReader,
     Scenario,
     journal_since,
-    kafka_healthy,
     main_pid,
     quorum_leader,
     restarts,
     spool_files,
     unit_active,
+    wait_kafka_healthy,
 )
 from tests.support.verifiable import VerifiableLoad
 from tests.support.waiting import wait_for
@@ -189,7 +189,7 @@ def _sigkill_kafka(host: LabHost, sc: Scenario) -> None:
         every=POLL,
     )
     sc.notes["restarted_after_seconds"] = round(time.monotonic() - killed, 1)
-    wait_for("cluster healthy", lambda: kafka_healthy(host), 240, 5)
+    wait_kafka_healthy(host, 240)
     sc.notes["healthy_after_seconds"] = round(time.monotonic() - killed, 1)
 
 
@@ -220,7 +220,7 @@ def test_the_active_controller_killed(suite: Suite) -> None:
         sc.notes["new_leader_after_seconds"] = round(time.monotonic() - killed, 1)
         sc.notes["new_leader_is_the_killed_node"] = elected[0][0] == leader
         wait_for("kafka restarted by systemd", lambda: unit_active(host, "kafka"), 120, every=POLL)
-        wait_for("cluster healthy", lambda: kafka_healthy(other), 240, 5)
+        wait_kafka_healthy(other, 240)
         sc.notes["healthy_after_seconds"] = round(time.monotonic() - killed, 1)
 
 
@@ -238,7 +238,7 @@ def test_the_archiver_host_stopped_for_a_minute(suite: Suite) -> None:
             wait_for(
                 f"{unit} started at boot", lambda u=unit: unit_active(host, u), 180, every=POLL
             )
-        wait_for("cluster healthy", lambda: kafka_healthy(host), 300, 5)
+        wait_kafka_healthy(host, 300)
         sc.notes["healthy_after_boot_seconds"] = round(time.monotonic() - started, 1)
 
 

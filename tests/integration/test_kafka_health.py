@@ -4,6 +4,8 @@ creation, so what it calls healthy matters."""
 
 from __future__ import annotations
 
+import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -18,8 +20,11 @@ ROOT = Path(__file__).resolve().parents[2]
 TEMPLATES = ROOT / "roles/kafka/templates"
 
 
-def render(kafka: LocalKafka, tmp_path: Path, node_ids: list[int]) -> Path:
-    """The script for an inventory whose kafka group has brokers with these node ids."""
+def render(
+    kafka: LocalKafka, tmp_path: Path, node_ids: list[int], quorum: str | None = None
+) -> Path:
+    """The script for an inventory whose kafka group has brokers with these node ids (and
+    `quorum` as the controllers' address, the broker's own unless given)."""
     config = tmp_path / "etc"
     config.mkdir(exist_ok=True)
     inventory = tmp_path / "hosts.yml"
@@ -52,7 +57,7 @@ def render(kafka: LocalKafka, tmp_path: Path, node_ids: list[int]) -> Path:
                         "__kafka_brokers": "{{ groups['kafka'] }}",
                         "__kafka_classpath": str(kafka.home / "libs" / "*"),
                         "__kafka_bootstrap": kafka.bootstrap,
-                        "__kafka_quorum_bootstrap": f"127.0.0.1:{kafka.controller_port}",
+                        "__kafka_quorum_bootstrap": quorum or f"127.0.0.1:{kafka.controller_port}",
                         "__kafka_secure": False,
                         "kafka_config_dir": str(config),
                     },
@@ -89,17 +94,60 @@ def render(kafka: LocalKafka, tmp_path: Path, node_ids: list[int]) -> Path:
 
 
 @pytest.mark.parametrize(
-    ("node_ids", "rc", "says"),
+    ("node_ids", "wait", "rc", "says"),
     [
-        ([1], 0, "healthy"),
+        ([1], [], 0, "healthy"),
+        ([1], ["--wait", "30"], 0, "healthy"),
         # Broker 2 of the inventory never registered: not healthy, whatever the topics say
         # (with no topic yet, nothing is under-replicated).
-        ([1, 2], 1, "brokers not registered (down, starting or fenced): 2"),
+        ([1, 2], [], 1, "brokers not registered (down, starting or fenced): 2"),
     ],
 )
 def test_every_broker_of_the_inventory_must_be_registered(
-    kafka: LocalKafka, tmp_path: Path, node_ids: list[int], rc: int, says: str
+    kafka: LocalKafka, tmp_path: Path, node_ids: list[int], wait: list[str], rc: int, says: str
 ) -> None:
     script = render(kafka, tmp_path, node_ids)
-    done = subprocess.run([str(script)], capture_output=True, text=True, timeout=180, check=False)
+    done = subprocess.run(
+        [str(script), *wait], capture_output=True, text=True, timeout=180, check=False
+    )
     assert (done.returncode, says in done.stdout) == (rc, True), done.stdout + done.stderr
+    # One report, whole: the healthy verdict alone, or every problem and no verdict.
+    assert done.stdout.count("healthy") == (1 if rc == 0 else 0), done.stdout
+
+
+def test_waiting_ends_with_every_problem_named(kafka: LocalKafka, tmp_path: Path) -> None:
+    """While waiting, a check stops at its first problem (the missing broker); the report
+    when the time is up comes from a full check, so the unreachable quorum is named too."""
+    script = render(kafka, tmp_path, [1, 2], quorum="127.0.0.1:1")
+    # The real java, behind a wrapper that notes which tool each call runs.
+    calls = tmp_path / "calls"
+    wrapper = tmp_path / "bin" / "java"
+    wrapper.parent.mkdir()
+    wrapper.write_text(
+        "#!/bin/sh\n"
+        f'for a in "$@"; do case $a in org.apache.kafka.*) echo "$a" >> {calls};; esac; done\n'
+        f'exec {shutil.which("java")} "$@"\n'
+    )
+    wrapper.chmod(0o755)
+    env = {**os.environ, "PATH": f"{wrapper.parent}:{os.environ['PATH']}"}
+    done = subprocess.run(
+        [str(script), "--wait", "6"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+        env=env,
+    )
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "brokers not registered (down, starting or fenced): 2" in done.stdout, done.stdout
+    assert "cannot describe the quorum" in done.stdout, done.stdout
+    tools = [line.rsplit(".", 1)[-1] for line in calls.read_text().split()]
+    waiting, last = tools[:-5], tools[-5:]
+    assert waiting and set(waiting) == {"BrokerApiVersionsCommand"}, tools
+    assert last == [
+        "BrokerApiVersionsCommand",
+        "TopicCommand",
+        "TopicCommand",
+        "TopicCommand",
+        "MetadataQuorumCommand",
+    ], tools

@@ -203,8 +203,15 @@ class LakeReader:
 # --- the cluster ---------------------------------------------------------------------
 
 
-def kafka_healthy(host: LabHost) -> bool:
-    return host.exec("/usr/local/bin/kafka-health", check=False, timeout=120).returncode == 0
+def wait_kafka_healthy(host: LabHost, seconds: int) -> None:
+    """kafka-health's own wait: it polls every 5 s, each check stopping at its first
+    problem (one JVM while a broker is still down, not five), and names every problem
+    if the time runs out."""
+    # Past the deadline: one full check, five tool calls of at most 35 s each.
+    done = host.exec(
+        "/usr/local/bin/kafka-health", "--wait", str(seconds), check=False, timeout=seconds + 240
+    )
+    assert done.returncode == 0, f"cluster not healthy in {seconds}s:\n{done.stdout[-3000:]}"
 
 
 def unit_active(host: LabHost, unit: str) -> bool:
