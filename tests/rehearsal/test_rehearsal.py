@@ -441,10 +441,16 @@ def test_down_removes_everything_once_the_lake_is_empty(rehearsal: Rehearsal) ->
     ]
     for i in range(0, len(doomed), 1000):
         s3.delete_objects(Bucket=bucket, Delete={"Objects": doomed[i : i + 1000]})
+    cluster = kafka_ca_dir(bucket).parent
+    assert (cluster / "kafka-ca" / "logins").is_dir(), "the deploys made no CA or logins"
     done = rehearsal.lakefeed("down", "--yes", timeout=900)
     assert done.returncode == 0, done.stderr[-6000:]
     assert hosts.LabNetwork(f"{PREFIX}-vpc").exists() is False
     assert not (rehearsal.state / "terraform-args.json").exists()
+    # The rehearsal's cluster is gone for good: its secrets too, said once, nothing "kept".
+    assert not cluster.exists(), sorted(str(p) for p in cluster.rglob("*"))
+    assert f"removed {cluster}" in done.stderr, done.stderr[-3000:]
+    assert f"kept {cluster}" not in done.stderr, done.stderr[-3000:]
 
 
 def _bucket(rehearsal: Rehearsal) -> str:

@@ -424,13 +424,20 @@ class AwsRunner:
             return 1
         self.args_file.unlink(missing_ok=True)
         if bucket_state is not None:
-            ca = kafka_ca_dir(str(bucket_state.get("bucket") or bucket_state.get("id")))
-            if ca.is_dir():
-                self.say(
-                    f"kept {ca}: the destroyed cluster's Kafka CA and generated passwords; "
-                    "delete it once nothing needs them"
-                )
+            self.destroyed_cluster_secrets(
+                kafka_ca_dir(str(bucket_state.get("bucket") or bucket_state.get("id")))
+            )
         return 0
+
+    def destroyed_cluster_secrets(self, ca: Path) -> None:
+        """A destroyed cluster's Kafka CA and generated passwords: kept on AWS (a cluster
+        rebuilt on the same lake, or a client of its backups, may still need them), and
+        said so."""
+        if ca.is_dir():
+            self.say(
+                f"kept {ca}: the destroyed cluster's Kafka CA and generated passwords; "
+                "delete it once nothing needs them"
+            )
 
 
 def kafka_ca_dir(bucket: str) -> Path:

@@ -482,14 +482,23 @@ class RehearsalRunner(AwsRunner):
         self.network.remove()
         tfvars = self.generated_tfvars(self.target)
         if tfvars.is_file():
-            # The rehearsal's cluster is gone for good: so are its CA and its logins.
-            shutil.rmtree(kafka_ca_dir(json.loads(tfvars.read_text())["lake_bucket"]), True)
+            # Also when the API was not running and AWS's down did not run.
+            self.destroyed_cluster_secrets(
+                kafka_ca_dir(json.loads(tfvars.read_text())["lake_bucket"])
+            )
         for sub in ("volumes", "hosts", "ssh", "terraform-data", "inventory", "aws-api-tls"):
             shutil.rmtree(self.target.state / sub, ignore_errors=True)
         for name in ("terraform.tfstate", "terraform.tfstate.backup", "rehearsal.tfvars.json"):
             (self.target.state / name).unlink(missing_ok=True)
         self.say("rehearsal removed")
         return 0
+
+    def destroyed_cluster_secrets(self, ca: Path) -> None:
+        """The rehearsal's cluster is gone for good: so is its directory under
+        ~/.lakefeed/clusters (its CA and logins)."""
+        if ca.parent.is_dir():
+            shutil.rmtree(ca.parent)
+            self.say(f"removed {ca.parent}: the rehearsal cluster's Kafka CA and passwords")
 
     def _detach_volumes(self, directory: Path | None = None) -> None:
         """Detach the loop devices of the volume images in `directory` (this state's by
