@@ -72,6 +72,7 @@ class Instance:
     private_ip: str
     user_data: str
     volumes: list[tuple[str, int]]  # (volume id, size GiB) of the data volumes
+    key_name: str  # the EC2 key pair it was launched with
 
 
 class RehearsalRunner(AwsRunner):
@@ -275,6 +276,12 @@ class RehearsalRunner(AwsRunner):
             encoded = (raw.get("UserData") or {}).get("Value") or ""
             described = ec2.describe_instances(InstanceIds=[iid])["Reservations"][0]
             root_device = described["Instances"][0].get("RootDeviceName")
+            key_name = described["Instances"][0].get("KeyName")
+            if not key_name:
+                raise LakefeedError(
+                    f"instance {iid} ({name}) has no key pair: Terraform launches every "
+                    "host with the one it registers (terraform/modules/cluster)"
+                )
             volumes = []
             for vol in ec2.describe_volumes(
                 Filters=[{"Name": "attachment.instance-id", "Values": [iid]}]
@@ -290,6 +297,7 @@ class RehearsalRunner(AwsRunner):
                     private_ip=host["private_ip"],
                     user_data=base64.b64decode(encoded).decode() if encoded else "",
                     volumes=sorted(volumes),
+                    key_name=key_name,
                 )
             )
         return found
@@ -326,8 +334,9 @@ class RehearsalRunner(AwsRunner):
         """What the instance metadata would tell the host at boot."""
         seed = (self.target.state / "hosts" / inst.name / "seed").resolve()
         seed.mkdir(parents=True, exist_ok=True)
+        # The key pair the instance was launched with, as EC2's metadata gives it.
         keys = self.client("ec2").describe_key_pairs(
-            KeyNames=["lf-rehearsal"], IncludePublicKey=True
+            KeyNames=[inst.key_name], IncludePublicKey=True
         )
         public = keys["KeyPairs"][0].get("PublicKey") or ""
         files = {
