@@ -12,6 +12,7 @@ agree on the file and on how it is made, so that lives here, once.
 from __future__ import annotations
 
 import os
+import re
 from typing import Any
 
 from ansible.errors import AnsibleLookupError
@@ -48,6 +49,7 @@ _raw:
 """
 
 LENGTH = 32
+LOGIN = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]{0,63}")
 CHARS = ["ascii_letters", "digits"]
 
 
@@ -62,10 +64,12 @@ class LookupModule(LookupBase):
         if len(terms) != 1 or not isinstance(terms[0], str) or not terms[0]:
             raise AnsibleLookupError(f"lakefeed_login takes one login name, got {terms!r}")
         login = terms[0]
-        if "/" in login or login.startswith("."):
+        # The kafka role's rule for a SCRAM login, and a plain file name: not '.', '..' or
+        # a path, nor anything the password lookup would read as its own parameters.
+        if not LOGIN.fullmatch(login):
             raise AnsibleLookupError(
                 f"lakefeed_login: {login!r} cannot name a file under the logins directory; "
-                "a Kafka login is letters, digits, '-', '_' and '.'"
+                "a Kafka login is 1-64 letters, digits, '-', '_' and '.', not first"
             )
         # Listed is given, even empty: the kafka role's checks name an unusable password.
         for user in self.get_option("users") or []:

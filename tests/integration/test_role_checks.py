@@ -242,21 +242,24 @@ def test_logins_the_inventory_gives_no_password_get_one_generated_once(tmp_path:
     assert all(len(p) == 32 and p.isalnum() for p in passwords)
 
 
-def test_a_login_that_would_name_another_file_is_refused(tmp_path: Path) -> None:
+@pytest.mark.parametrize("login", ["../../escaped", ".hidden", "x length=1"])
+def test_a_login_that_would_name_another_file_is_refused(tmp_path: Path, login: str) -> None:
     """A collector's kafka_user is the name of its generated password's file: one that
-    climbs out of the logins directory is refused by name before any file is made (the
-    checks used to validate only the names kafka_scram_users lists)."""
+    climbs out of the logins directory, hides in it or reads as the password lookup's own
+    parameters is refused by name before any file is made (the checks used to validate
+    only the names kafka_scram_users lists)."""
     instance = {
         "name": "sample",
         "topic": "x.posts",
-        "kafka_user": "../../escaped",
+        "kafka_user": login,
         "source": {"type": "replay", "path": "/x"},
     }
     extra = secured(tmp_path, kafka_scram_users=[], collector_instances=[instance])
     rc, report = site(inventory(tmp_path, extra=extra))
     assert rc != 0
-    assert_stopped_in_the_checks(report, "not: ../../escaped")
-    assert not (tmp_path / "escaped").exists()
+    assert_stopped_in_the_checks(report, f"not: {login}")
+    made = sorted(p.name for p in tmp_path.rglob("*") if p.parent.name != "wheelhouse")
+    assert "escaped" not in made and ".hidden" not in made and "x" not in made, made
 
 
 @pytest.mark.parametrize(
