@@ -2,7 +2,7 @@
 
 Three parts, so a rollout can say what changed: the lakefeed build (the wheel's sha256;
 wheels are reproducible, so unchanged sources give the same value), the Ansible side
-(site.yml, playbooks, roles, ansible.cfg) and the inventory (committed and generated
+(site.yml, playbooks, roles, plugins, ansible.cfg) and the inventory (committed and generated
 settings, vaulted secrets as their ciphertext). The Kafka version is reported on its
 own: it is read from the inventory, falling back to the role default.
 """
@@ -69,7 +69,14 @@ def desired(root: Path, inventories: Iterable[Path], wheel: Path) -> dict[str, A
         "kafka_version": kafka_version(root, inventories),
         "ansible": digest(
             root,
-            [root / "site.yml", root / "ansible.cfg", root / "playbooks", root / "roles"],
+            [
+                root / "site.yml",
+                root / "ansible.cfg",
+                root / "playbooks",
+                root / "roles",
+                # The lakefeed_login lookup decides the Kafka passwords the hosts get.
+                root / "plugins",
+            ],
         ),
         "inventory": digest(root, inventories),
     }

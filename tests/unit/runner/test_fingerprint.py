@@ -19,7 +19,7 @@ def tree(tmp_path: Path) -> Path:
     for name in ("site.yml", "ansible.cfg"):
         (root / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(ROOT / name, root / name)
-    for name in ("playbooks", "roles", "inventories"):
+    for name in ("playbooks", "roles", "plugins", "inventories"):
         shutil.copytree(ROOT / name, root / name)
     return root
 
@@ -53,6 +53,14 @@ def test_fingerprint_is_stable_and_names_what_changed(tree: Path, wheel: Path) -
     third = fingerprint.desired(tree, inv, wheel)
     assert third["kafka_version"] == "4.4.0"
     assert fingerprint.changed_parts(third, second) == ["kafka_version", "inventory"]
+
+    # The plugins site.yml uses (the lakefeed_login lookup) are part of the Ansible side.
+    lookup = tree / "plugins/lookup/lakefeed_login.py"
+    lookup.write_text(lookup.read_text() + "# a change\n")
+    plugin_changed = fingerprint.desired(tree, inv, wheel)
+    assert fingerprint.changed_parts(plugin_changed, third) == ["ansible"]
+    lookup.write_text(lookup.read_text().removesuffix("# a change\n"))
+    assert fingerprint.desired(tree, inv, wheel) == third
 
     wheel.write_bytes(b"another build")
     fourth = fingerprint.desired(tree, inv, wheel)
