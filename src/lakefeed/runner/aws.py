@@ -14,6 +14,7 @@ Kafka node).
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import time
@@ -440,9 +441,20 @@ class AwsRunner:
             )
 
 
+# An S3 bucket name (3-63 of a-z 0-9 . -, starting and ending with a letter or digit):
+# also a plain directory name, never '', '.', '..' or a path.
+BUCKET_NAME = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
+
+
 def kafka_ca_dir(bucket: str) -> Path:
     """Where this machine keeps a cluster's Kafka CA and generated logins: one directory
     per cluster, named by its lake bucket, outside any checkout."""
+    if not BUCKET_NAME.fullmatch(bucket) or ".." in bucket:
+        # Its parent is removed with the rehearsal: it must be this cluster's alone.
+        raise LakefeedError(
+            f"lake_bucket {bucket!r} is not an S3 bucket name (3-63 of a-z 0-9 . -, "
+            "starting and ending with a letter or digit): fix it in the tfvars"
+        )
     return Path.home() / ".lakefeed" / "clusters" / bucket / "kafka-ca"
 
 
