@@ -23,6 +23,7 @@ from lakefeed.runner import status
 from lakefeed.runner.lab import SPOOL_DIR, LabRunner
 from lakefeed.runner.rollout import Rollout
 from lakefeed.runner.targets import target
+from tests.support.faults import wait_kafka_healthy
 
 pytestmark = pytest.mark.lab
 
@@ -187,5 +188,4 @@ def check_status_and_rollout(runner: LabRunner, state: Path) -> None:
         )
     finally:
         kafka3.exec("systemctl", "kill", "--signal=SIGCONT", "kafka")
-    healed = kafka1.exec("/usr/local/bin/kafka-health", "--wait", "180", check=False, timeout=420)
-    assert healed.returncode == 0, f"the cluster did not heal after SIGCONT:\n{healed.stdout}"
+    wait_kafka_healthy(kafka1, 180)  # healed after SIGCONT
