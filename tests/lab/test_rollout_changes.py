@@ -13,10 +13,11 @@ it: the fault suite, which runs next on the same lab, starts with a `rollout
 LAKEFEED_MATRIX_REPORT=FILE writes what each case restarted and how long it took.
 
 In CI today: a build-only change, one daemon's setting (first with its restart skipped),
-a collector instance added and removed. A broker setting, a topic config holding a comma,
-the S3 secret rotated and a Kafka upgrade cost CI about 10 more minutes of rollouts that
-visit every host; they join when a rollout visits only what changed (issue 17). They were
-run on the lab once, measured in docs/operations.md.
+a collector instance added and removed; each case also asserts which plays the rollout ran
+(only those whose inputs changed, ADR 10). A broker setting, a topic config holding a
+comma and a Kafka upgrade run Kafka's play on every node, and the S3 secret (a vaulted
+file) every play: they join when CI has room for them (issue 17). They were run on the
+lab once, measured in docs/operations.md.
 """
 
 from __future__ import annotations
@@ -246,6 +247,9 @@ def test_a_build_only_change_restarts_every_daemon_and_no_broker(matrix: Matrix)
     assert record["stale"] and all(parts == ["build"] for parts in record["stale"].values()), (
         record["stale"]
     )
+    # The Kafka nodes do not run the build: their play is skipped, the daemons' run.
+    k1, k2 = matrix.kafka[0].name, matrix.kafka[1].name
+    assert record["plays"] == {"kafka": [], "archive": [k2], "collect": [k1]}, record["plays"]
     # Every process says it runs the new build.
     build = record_build(matrix)
     for index, unit, port in ((0, SAMPLE, 9101), (1, ARCHIVER, 9102), (1, SHIPPER, 9103)):
@@ -274,8 +278,11 @@ def test_one_daemon_setting_restarts_that_daemon_only(matrix: Matrix) -> None:
     drift = status.collect(matrix.lab.target, kafka_health=False)[kafka2].stale
     assert [line.split()[:2] for line in drift] == [["lakefeed-archiver:", "config"]], drift
 
+    assert skipped["plays"] == {"kafka": [], "archive": [kafka2], "collect": []}, skipped
+
     record = matrix.roll("one daemon's setting (archiver_rotate)", {matrix.unit(1, ARCHIVER)})
     assert list(record["stale"]) == [kafka2], record["stale"]
+    assert record["plays"] == {"kafka": [], "archive": [kafka2], "collect": []}, record
     assert record["stale"][kafka2][0].startswith("drift (lakefeed-archiver: config"), record
     config = matrix.kafka[1].exec("cat", "/etc/lakefeed/archiver.yaml").stdout
     assert "max_age_seconds: 12" in config
@@ -304,11 +311,13 @@ def test_a_new_collector_instance_starts_alone_with_its_own_file(matrix: Matrix)
         )
 
     matrix.edit_vars(add)
-    matrix.roll(
+    record = matrix.roll(
         "add a collector instance with its own file",
         set(),
         started=frozenset({matrix.unit(0, EXTRA)}),
     )
+    # Its topic is Kafka's play; the archiver's inputs did not change.
+    assert record["plays"]["archive"] == [] and record["plays"]["kafka"], record["plays"]
     copied = matrix.kafka[0].exec("wc", "-l", "/var/lib/lakefeed/matrix/extra.jsonl").stdout
     assert copied.split()[0] == "40", copied
 

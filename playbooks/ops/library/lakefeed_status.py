@@ -48,6 +48,13 @@ options:
         reads only the fingerprints and leaves it out; the site.yml health gates ask it.
     type: bool
     default: true
+  groups:
+    description:
+      - The host's inventory groups (`group_names`), returned as given, so `rollout` knows
+        which of site.yml's plays reach the host.
+    type: list
+    elements: str
+    default: []
 """
 
 import glob
@@ -140,6 +147,7 @@ def main():
             "timeout": {"type": "float", "default": 3.0},
             "kafka_data_dir": {"type": "path", "default": "/var/lib/kafka/data"},
             "kafka_health": {"type": "bool", "default": True},
+            "groups": {"type": "list", "elements": "str", "default": []},
         },
         supports_check_mode=True,
     )
@@ -194,7 +202,13 @@ def main():
         pass
     except (OSError, ValueError) as exc:
         deployed = {"error": str(exc)}
-    module.exit_json(changed=False, services=services, deployed=deployed, stale=stale(services))
+    module.exit_json(
+        changed=False,
+        services=services,
+        deployed=deployed,
+        stale=stale(services),
+        groups=p["groups"],
+    )
 
 
 def stale(services):

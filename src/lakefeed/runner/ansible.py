@@ -143,18 +143,26 @@ def _item_label(data: dict[str, Any]) -> str:
     return f" ({text[:80]})"
 
 
-def site_extravars(record: dict[str, Any], *, restart_all: bool = False) -> dict[str, Any]:
+def site_extravars(
+    record: dict[str, Any],
+    *,
+    restart_all: bool = False,
+    only: dict[str, list[str]] | None = None,
+) -> dict[str, Any]:
     """The extra vars every runner gives site.yml (lab up, aws up, rollout), in one place:
     playbooks/check.yml refuses a variable with a role's prefix that the role does not
     declare, extra vars included, and tests/integration/test_role_checks.py runs the checks with
-    exactly these."""
-    return {
+    exactly these. `only` (a rollout's plan: play -> hosts) limits the deploying plays."""
+    extravars: dict[str, Any] = {
         # Recorded on the hosts by the last play: a later rollout of an unchanged
         # checkout finds every host at this fingerprint and does nothing.
         "deploy_record": record,
         "kafka_force_restart": restart_all,
         "lakefeed_force_restart": restart_all,
     }
+    if only is not None:
+        extravars["deploy_only"] = only
+    return extravars
 
 
 def run_playbook(
@@ -223,17 +231,22 @@ def deploy(
     record: dict[str, Any],
     *,
     restart_all: bool = False,
+    only: dict[str, list[str]] | None = None,
     extravars: dict[str, Any] | None = None,
     out: TextIO = sys.stderr,
 ) -> PlayResult:
     """site.yml over an environment's inventories, with the deploy record the hosts keep:
-    the one way every runner changes hosts (`up` in each environment, `rollout`). Returns
-    its result; the caller says what a failure means."""
+    the one way every runner changes hosts (`up` in each environment, `rollout`). With
+    `only` (play -> hosts, see fingerprint.plays_to_run) the other plays are skipped.
+    Returns its result; the caller says what a failure means."""
     return run_playbook(
         target.root / "site.yml",
         list(target.inventories),
         target.state / "runner",
-        extravars={**(extravars or {}), **site_extravars(record, restart_all=restart_all)},
+        extravars={
+            **(extravars or {}),
+            **site_extravars(record, restart_all=restart_all, only=only),
+        },
         vault_password_file=target.vault_password_file,
         event_log=target.events_log,
         out=out,

@@ -5,12 +5,26 @@ wheels are reproducible, so unchanged sources give the same value), the Ansible 
 (site.yml, playbooks, roles, plugins, ansible.cfg) and the inventory (committed and generated
 settings, vaulted secrets as their ciphertext). The Kafka version is reported on its
 own: it is read from the inventory, falling back to the role default.
+
+Each of site.yml's deploying plays (kafka, archive, collect) also gets a fingerprint of
+its own inputs, so a rollout runs only the plays whose inputs changed (`plays_to_run`):
+- the Ansible files: the play's playbook and the roles it includes (followed through
+  include_role/import_role), plus what every play uses (site.yml, ansible.cfg, plugins/,
+  the other playbooks: check.yml, record.yml);
+- the lakefeed build, for the plays that include the lakefeed role;
+- the inventory variables the play can read: a variable counts for a play when its name
+  appears anywhere in the play's files, when it is one of Ansible's own (`ansible_*`), or
+  when the value of a variable that counts names it (a template). Files that are not
+  plain variable files (hosts.yml, a vaulted file, anything not a mapping) count for every
+  play. A variable no file of a play names cannot change what the play does; the rule
+  errs towards running a play, never towards skipping one.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -19,6 +33,33 @@ import yaml
 
 # Nothing below these changes what a deploy does.
 _SKIP_DIRS = {"molecule", "__pycache__", ".pytest_cache", "ops"}
+
+# site.yml's plays that change hosts, by the name a rollout gives them, and their playbooks.
+PLAYS = {
+    "kafka": "playbooks/kafka.yml",
+    "archive": "playbooks/archive.yml",
+    "collect": "playbooks/collect.yml",
+}
+# The inventory groups each play runs on.
+PLAY_GROUPS = {
+    "kafka": ("kafka_controller", "kafka"),
+    "archive": ("archiver", "shipper"),
+    "collect": ("collector",),
+}
+# The service lines lakefeed_status reports (drift), by the play that deploys them.
+_SERVICE_PLAYS = (
+    ("kafka", "kafka"),
+    ("lakefeed-archiver", "archive"),
+    ("lakefeed-shipper", "archive"),
+    ("lakefeed-collector", "collect"),
+)
+_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_INCLUDES = {
+    "include_role",
+    "import_role",
+    "ansible.builtin.include_role",
+    "ansible.builtin.import_role",
+}
 
 
 def _files(root: Path, paths: Iterable[Path]) -> Iterator[Path]:
@@ -60,6 +101,122 @@ def kafka_version(root: Path, inventories: Iterable[Path]) -> str:
     return found
 
 
+class _AnyTagLoader(yaml.SafeLoader):
+    """Reads Ansible's YAML (`!vault`, `!unsafe`): a tagged value is kept as its text."""
+
+
+_AnyTagLoader.add_multi_constructor(
+    "!",
+    lambda loader, _suffix, node: (
+        loader.construct_scalar(node) if isinstance(node, yaml.ScalarNode) else None
+    ),
+)
+
+
+def _load(text: str) -> Any:
+    try:
+        return yaml.load(text, Loader=_AnyTagLoader)  # noqa: S506 - a SafeLoader subclass
+    except yaml.YAMLError:
+        return None
+
+
+def _included_roles(node: Any, found: set[str]) -> None:
+    """Role names a task list or play includes (include_role, import_role, roles:)."""
+    if isinstance(node, list):
+        for item in node:
+            _included_roles(item, found)
+    elif isinstance(node, dict):
+        for key, value in node.items():
+            if key in _INCLUDES and isinstance(value, dict):
+                found.add(str(value.get("name", "")))
+            elif key in ("roles", "dependencies") and isinstance(value, list):
+                for role in value:
+                    found.add(
+                        str(role.get("role", role.get("name", "")))
+                        if isinstance(role, dict)
+                        else str(role)
+                    )
+            _included_roles(value, found)
+
+
+def play_roles(root: Path, playbook: Path) -> set[str]:
+    """The roles a playbook runs, followed through the roles' own includes. A role name
+    that is a template (decided at run time) means every role."""
+    found: set[str] = set()
+    _included_roles(_load(playbook.read_text(encoding="utf-8")), found)
+    todo, seen = set(found), set()
+    while todo:
+        role = todo.pop()
+        seen.add(role)
+        if "{" in role or not (root / "roles" / role).is_dir():
+            return {p.name for p in (root / "roles").iterdir() if p.is_dir()}
+        for f in _files(root, [root / "roles" / role]):
+            if f.suffix in (".yml", ".yaml") and f.parts[-2] in ("tasks", "handlers", "meta"):
+                more: set[str] = set()
+                _included_roles(_load(f.read_text(encoding="utf-8")), more)
+                todo |= more - seen
+    return seen
+
+
+def _inventory(root: Path, inventories: Iterable[Path]) -> tuple[str, list[tuple[str, str, str]]]:
+    """The inventory as (a digest of the files every play depends on, the variables of
+    plain group_vars/host_vars files as (file, name, value as JSON))."""
+    whole = hashlib.sha256()
+    variables = []
+    for f in _files(root, inventories):
+        name = str(f.relative_to(root)) if f.is_relative_to(root) else str(f)
+        text = f.read_text(encoding="utf-8", errors="replace")
+        data = None
+        if {"group_vars", "host_vars"} & set(f.parts) and not text.startswith("$ANSIBLE_VAULT"):
+            data = _load(text)
+        if isinstance(data, dict) and all(isinstance(k, str) for k in data):
+            for key, value in data.items():
+                variables.append((name, key, json.dumps(value, sort_keys=True, default=str)))
+        elif data is None and text.strip() in ("", "---"):
+            continue
+        else:
+            whole.update(name.encode() + b"\0" + hashlib.sha256(text.encode()).digest())
+    return whole.hexdigest()[:16], variables
+
+
+def _play_fingerprints(root: Path, inventories: list[Path], build: str) -> dict[str, str]:
+    shared = [root / "site.yml", root / "ansible.cfg", root / "plugins"] + [
+        p
+        for p in sorted((root / "playbooks").iterdir())
+        if str(p.relative_to(root)) not in PLAYS.values() and p.name not in _SKIP_DIRS
+    ]
+    shared_digest = digest(root, shared)
+    inventory_whole, variables = _inventory(root, inventories)
+    names = {name for _, name, _ in variables}
+    # What each variable's value names (a template reading other variables).
+    reads: dict[str, set[str]] = {}
+    for _, name, value in variables:
+        if "{{" in value or "{%" in value:
+            reads.setdefault(name, set()).update(set(_WORD.findall(value)) & names)
+    out = {}
+    for play, playbook in PLAYS.items():
+        roles = sorted(play_roles(root, root / playbook))
+        files = [root / playbook] + [root / "roles" / r for r in roles]
+        words: set[str] = set()
+        for f in _files(root, files):
+            words.update(_WORD.findall(f.read_text(encoding="utf-8", errors="replace")))
+        used = {n for n in names if n in words or n.startswith("ansible_")}
+        todo = set(used)
+        while todo:
+            more = reads.get(todo.pop(), set()) - used
+            used |= more
+            todo |= more
+        blob = {
+            "shared": shared_digest,
+            "files": digest(root, files),
+            "build": build if "lakefeed" in roles else "",
+            "inventory": inventory_whole,
+            "variables": sorted(v for v in variables if v[1] in used),
+        }
+        out[play] = hashlib.sha256(json.dumps(blob, sort_keys=True).encode()).hexdigest()[:16]
+    return out
+
+
 def desired(root: Path, inventories: Iterable[Path], wheel: Path) -> dict[str, Any]:
     inventories = list(inventories)
     parts = {
@@ -81,7 +238,11 @@ def desired(root: Path, inventories: Iterable[Path], wheel: Path) -> dict[str, A
         "inventory": digest(root, inventories),
     }
     blob = json.dumps(parts, sort_keys=True).encode()
-    return {"fingerprint": hashlib.sha256(blob).hexdigest()[:20], **parts}
+    return {
+        "fingerprint": hashlib.sha256(blob).hexdigest()[:20],
+        **parts,
+        "plays": _play_fingerprints(root, inventories, parts["build"]),
+    }
 
 
 def changed_parts(want: dict[str, Any], have: dict[str, Any] | None) -> list[str]:
@@ -89,3 +250,27 @@ def changed_parts(want: dict[str, Any], have: dict[str, Any] | None) -> list[str
     if not have or "fingerprint" not in have:
         return ["new host"]
     return [k for k in ("build", "kafka_version", "ansible", "inventory") if want[k] != have.get(k)]
+
+
+def plays_to_run(
+    want: dict[str, Any],
+    have: dict[str, Any] | None,
+    drift: Iterable[str] = (),
+    groups: Iterable[str] | None = None,
+) -> set[str]:
+    """The plays a host needs: those whose fingerprint differs from its record (all of
+    them for a host with no record, or a record from before plays had their own), and
+    those deploying a service that drifted (a line of lakefeed_status's `stale`). With the
+    host's inventory groups, only plays that run on them."""
+    recorded = (have or {}).get("plays")
+    if not isinstance(recorded, dict):
+        need = set(PLAYS)
+    else:
+        need = {p for p, fp in want["plays"].items() if recorded.get(p) != fp}
+    for line in drift:
+        service = line.split(":", 1)[0].split()[0]
+        plays = {p for prefix, p in _SERVICE_PLAYS if service.startswith(prefix)}
+        need |= plays or set(PLAYS)
+    if groups is not None:
+        need = {p for p in need if set(PLAY_GROUPS[p]) & set(groups)}
+    return need

@@ -143,11 +143,27 @@ class Rollout:
             return 0
         for host, parts in stale.items():
             self.say(f"{host}: changed {', '.join(parts)}")
+        only = None
         if self.restart_all:
             self.say("--restart-all: every Kafka node and daemon restarts, one host at a time")
+        else:
+            only = plan(want, reports)
+            self.record["plays"] = only
+            for play, hosts in only.items():
+                where = (
+                    ("every Kafka node" if play == "kafka" else ", ".join(hosts))
+                    if hosts
+                    else "skipped, its inputs are unchanged everywhere"
+                )
+                self.say(f"play {play}: {where}")
 
         result = deploy(
-            t, want, restart_all=self.restart_all, extravars=self.extravars, out=self.out
+            t,
+            want,
+            restart_all=self.restart_all,
+            only=only,
+            extravars=self.extravars,
+            out=self.out,
         )
         self.record["changed"] = result.changed
         self.record["changed_by_host"] = {
@@ -181,6 +197,17 @@ def stale_hosts(
         if parts:
             stale[host] = parts
     return stale
+
+
+def plan(want: dict[str, Any], reports: dict[str, status.HostReport]) -> dict[str, list[str]]:
+    """Play -> the hosts that need it (fingerprint.plays_to_run): what `deploy_only` tells
+    site.yml. Kafka's plays run on every node or on none (its nodes configure together)."""
+    only: dict[str, list[str]] = {play: [] for play in fingerprint.PLAYS}
+    for host, rep in reports.items():
+        need = fingerprint.plays_to_run(want, rep.deployed, rep.stale, rep.groups or None)
+        for play in sorted(need):
+            only[play].append(host)
+    return only
 
 
 def parse_extravars(pairs: list[str]) -> dict[str, Any]:

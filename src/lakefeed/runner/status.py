@@ -29,6 +29,8 @@ class HostReport:
     deployed: dict[str, Any] | None = None
     # One line per service that does not run what is deployed (drift, or not running).
     stale: list[str] = field(default_factory=list)
+    # Its inventory groups (which of site.yml's plays reach it).
+    groups: list[str] = field(default_factory=list)
 
 
 def collect(target: Target, *, kafka_health: bool = True) -> dict[str, HostReport]:
@@ -50,6 +52,7 @@ def collect(target: Target, *, kafka_health: bool = True) -> dict[str, HostRepor
                 services=res.get("services", []),
                 deployed=res.get("deployed"),
                 stale=res.get("stale", []),
+                groups=res.get("groups", []),
             )
         elif kind in ("runner_on_unreachable", "runner_on_failed"):
             reports[host] = HostReport(

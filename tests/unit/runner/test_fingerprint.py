@@ -6,6 +6,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+import yaml
 
 from lakefeed.runner import fingerprint
 
@@ -75,3 +76,106 @@ def test_a_vaulted_inventory_file_is_hashed_not_parsed(tree: Path, wheel: Path) 
     before = fingerprint.desired(tree, inv, wheel)
     vault.write_text("$ANSIBLE_VAULT;1.1;AES256\n6162636466\n")
     assert fingerprint.changed_parts(fingerprint.desired(tree, inv, wheel), before) == ["inventory"]
+
+
+def _plays_changed(before: dict, after: dict) -> set[str]:
+    return {p for p in before["plays"] if before["plays"][p] != after["plays"][p]}
+
+
+def test_each_play_changes_only_with_its_own_inputs(tree: Path, wheel: Path) -> None:
+    inv = [tree / "inventories" / "lab"]
+    group_vars = tree / "inventories/lab/group_vars/all/main.yml"
+    base = fingerprint.desired(tree, inv, wheel)
+    assert set(base["plays"]) == {"kafka", "archive", "collect"}
+
+    def edit(change: object) -> set[str]:
+        nonlocal base
+        data = yaml.safe_load(group_vars.read_text())
+        change(data)  # type: ignore[operator]
+        group_vars.write_text(yaml.safe_dump(data, sort_keys=False))
+        now = fingerprint.desired(tree, inv, wheel)
+        changed, base = _plays_changed(base, now), now
+        return changed
+
+    # A daemon's own setting: its play only.
+    assert edit(lambda v: v["archiver_rotate"].update(max_age_seconds=12)) == {"archive"}
+    # Collector instances also decide the topics and ACLs the kafka role makes.
+    assert edit(lambda v: v["collector_instances"].append({"name": "x"})) == {"kafka", "collect"}
+    # A variable only a template reads counts where the template's variable counts.
+    assert edit(lambda v: v.update(my_age=30)) == set()
+    edit(lambda v: v["archiver_rotate"].update(max_age_seconds="{{ my_age }}"))
+    assert edit(lambda v: v.update(my_age=31)) == {"archive"}
+    # Ansible's own variables reach every play.
+    assert edit(lambda v: v.update(ansible_user="admin")) == {"kafka", "archive", "collect"}
+
+    # Role files count for the plays including the role; shared playbooks for all.
+    kafka_defaults = tree / "roles/kafka/defaults/main.yml"
+    kafka_defaults.write_text(kafka_defaults.read_text() + "# a change\n")
+    now = fingerprint.desired(tree, inv, wheel)
+    assert _plays_changed(base, now) == {"kafka"}
+    lakefeed_role = tree / "roles/lakefeed/tasks/main.yml"
+    lakefeed_role.write_text(lakefeed_role.read_text() + "# a change\n")
+    then = fingerprint.desired(tree, inv, wheel)
+    assert _plays_changed(now, then) == {"archive", "collect"}
+    record = tree / "playbooks/record.yml"
+    record.write_text(record.read_text() + "# a change\n")
+    after_record = fingerprint.desired(tree, inv, wheel)
+    assert _plays_changed(then, after_record) == {"kafka", "archive", "collect"}
+
+    # The build reaches the plays that install it (the lakefeed role), not Kafka's.
+    wheel.write_bytes(b"another build")
+    rebuilt = fingerprint.desired(tree, inv, wheel)
+    assert _plays_changed(after_record, rebuilt) == {"archive", "collect"}
+
+    # A vaulted file cannot be read: it counts for every play.
+    vault = tree / "inventories/lab/group_vars/all/vault.yml"
+    vault.write_text("$ANSIBLE_VAULT;1.1;AES256\n6162636465\n")
+    assert _plays_changed(rebuilt, fingerprint.desired(tree, inv, wheel)) == {
+        "kafka",
+        "archive",
+        "collect",
+    }
+
+
+def test_an_inline_vault_value_counts_by_its_name(tree: Path, wheel: Path) -> None:
+    inv = [tree / "inventories" / "lab"]
+    secret = tree / "inventories/lab/group_vars/all/secret.yml"
+    secret.write_text("shipper_s3_bucket: !vault |\n  $ANSIBLE_VAULT;1.1;AES256\n  6162\n")
+    before = fingerprint.desired(tree, inv, wheel)
+    secret.write_text("shipper_s3_bucket: !vault |\n  $ANSIBLE_VAULT;1.1;AES256\n  6163\n")
+    assert _plays_changed(before, fingerprint.desired(tree, inv, wheel)) == {"archive"}
+
+
+def test_a_role_named_by_a_template_means_every_role(tree: Path) -> None:
+    playbook = tree / "playbooks/collect.yml"
+    assert fingerprint.play_roles(tree, playbook) == {"common", "collector", "lakefeed"}
+    playbook.write_text(
+        "- hosts: collector\n  tasks:\n    - ansible.builtin.include_role:\n"
+        '        name: "{{ which }}"\n'
+    )
+    every = {p.name for p in (tree / "roles").iterdir() if p.is_dir()}
+    assert fingerprint.play_roles(tree, playbook) == every
+
+
+def test_plays_a_host_needs() -> None:
+    want = {"plays": {"kafka": "k2", "archive": "a1", "collect": "c1"}}
+    current = {"plays": {"kafka": "k2", "archive": "a1", "collect": "c1"}}
+    assert fingerprint.plays_to_run(want, current) == set()
+    assert fingerprint.plays_to_run(want, {"plays": {**current["plays"], "kafka": "k1"}}) == {
+        "kafka"
+    }
+    # No record, or one written before plays had fingerprints: everything.
+    assert fingerprint.plays_to_run(want, None) == {"kafka", "archive", "collect"}
+    assert fingerprint.plays_to_run(want, {"fingerprint": "f"}) == {"kafka", "archive", "collect"}
+    # Drift: the play deploying the service; a service it does not know: everything.
+    drift = ["lakefeed-shipper: build b1, deployed b2", "lakefeed-collector@x is failed"]
+    assert fingerprint.plays_to_run(want, current, drift) == {"archive", "collect"}
+    assert fingerprint.plays_to_run(want, current, ["kafka: config changed"]) == {"kafka"}
+    assert fingerprint.plays_to_run(want, current, ["something-new is failed"]) == {
+        "kafka",
+        "archive",
+        "collect",
+    }
+    # A host's groups leave out the plays that do not run on it.
+    assert fingerprint.plays_to_run(want, None, groups=["kafka", "shipper"]) == {"kafka", "archive"}
+    assert fingerprint.plays_to_run(want, None, groups=["kafka_controller"]) == {"kafka"}

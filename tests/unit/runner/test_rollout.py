@@ -18,6 +18,7 @@ from lakefeed.runner.rollout import (
     RolloutLocked,
     lock,
     parse_extravars,
+    plan,
     stale_hosts,
 )
 from lakefeed.runner.status import HostReport
@@ -125,4 +126,30 @@ def test_a_host_whose_process_drifted_is_stale_even_with_a_current_record() -> N
         "kafka2": ["drift (lakefeed-shipper: build ...)"],
         "kafka3": ["build"],
         "kafka4": ["new host"],
+    }
+
+
+def test_the_plan_names_each_play_and_the_hosts_that_need_it() -> None:
+    want = {"plays": {"kafka": "k", "archive": "a2", "collect": "c"}}
+    current = {"plays": {"kafka": "k", "archive": "a1", "collect": "c"}}
+    reports = {
+        "kafka1": HostReport("kafka1", deployed=current),
+        "kafka2": HostReport("kafka2", deployed={"plays": want["plays"]}),
+        "kafka3": HostReport(
+            "kafka3", deployed={"plays": want["plays"]}, stale=["lakefeed-collector@a is failed"]
+        ),
+        "kafka4": HostReport("kafka4", deployed=None),
+    }
+    assert plan(want, reports) == {
+        "kafka": ["kafka4"],
+        "archive": ["kafka1", "kafka4"],
+        "collect": ["kafka3", "kafka4"],
+    }
+    # With the hosts' groups (what lakefeed_status reports): only the plays that reach them.
+    reports["kafka1"].groups = ["kafka", "collector"]
+    reports["kafka4"].groups = ["kafka", "archiver"]
+    assert plan(want, reports) == {
+        "kafka": ["kafka4"],
+        "archive": ["kafka4"],
+        "collect": ["kafka3"],
     }
