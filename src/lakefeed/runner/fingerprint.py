@@ -1,10 +1,11 @@
 """What a deploy of this checkout would put on the hosts, as one comparable value.
 
-Three parts, so a rollout can say what changed: the lakefeed build (the wheel's sha256;
+Four parts, so a rollout can say what changed: the lakefeed build (the wheel's sha256;
 wheels are reproducible, so unchanged sources give the same value), the Ansible side
-(site.yml, playbooks, roles, plugins, ansible.cfg) and the inventory (committed and generated
-settings, vaulted secrets as their ciphertext). The Kafka version is reported on its
-own: it is read from the inventory, falling back to the role default.
+(site.yml, playbooks, roles, plugins, ansible.cfg), the inventory (committed and generated
+settings, vaulted secrets as their ciphertext) and the controller files the inventory
+names (`files`: what collector_files copies, a local Kafka archive). The Kafka version is
+reported on its own: it is read from the inventory, falling back to the role default.
 
 Each of site.yml's deploying plays (kafka, archive, collect) also gets a fingerprint of
 its own inputs, so a rollout runs only the plays whose inputs changed (`plays_to_run`):
@@ -179,14 +180,64 @@ def _inventory(root: Path, inventories: Iterable[Path]) -> tuple[str, list[tuple
     return whole.hexdigest()[:16], variables
 
 
-def _play_fingerprints(root: Path, inventories: list[Path], build: str) -> dict[str, str]:
+def _file_digest(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        while chunk := f.read(1 << 20):
+            h.update(chunk)
+    return h.hexdigest()[:16]
+
+
+def _named_files(root: Path, variables: list[tuple[str, str, str]]) -> dict[str, list[str]]:
+    """Variable -> the controller files its value names, as "path digest": what a role
+    copies from the controller (collector_files' src, kafka_local_archive). Their content
+    is an input like the variable itself. A path is taken when it is absolute (after `~`
+    and `{{ playbook_dir }}`) and is a file; other paths a role resolves itself."""
+    playbooks = str(root / "playbooks")
+    seen: dict[str, str] = {}
+    out: dict[str, list[str]] = {}
+
+    def strings(node: Any) -> Iterator[str]:
+        if isinstance(node, str):
+            yield node
+        elif isinstance(node, list):
+            for item in node:
+                yield from strings(item)
+        elif isinstance(node, dict):
+            for item in node.values():
+                yield from strings(item)
+
+    for _, name, value in variables:
+        if name.startswith("ansible_"):
+            continue  # connection settings (an SSH key file), not what a play deploys
+        for given in strings(json.loads(value)):
+            text = given.replace("{{ playbook_dir }}", playbooks)
+            text = text.replace("{{playbook_dir}}", playbooks)
+            if "{" in text or "/" not in text or "\n" in text:
+                continue
+            path = Path(text).expanduser()
+            if not path.is_absolute() or not path.is_file():
+                continue
+            key = str(path.resolve())
+            if key not in seen:
+                try:
+                    seen[key] = _file_digest(path)
+                except OSError as exc:  # the role will say what is wrong with it
+                    seen[key] = f"unreadable ({exc.strerror})"
+            out.setdefault(name, []).append(f"{key} {seen[key]}")
+    return out
+
+
+def _play_fingerprints(
+    root: Path, variables: list[tuple[str, str, str]], inventory_whole: str, build: str
+) -> dict[str, str]:
     shared = [root / "site.yml", root / "ansible.cfg", root / "plugins"] + [
         p
         for p in sorted((root / "playbooks").iterdir())
         if str(p.relative_to(root)) not in PLAYS.values() and p.name not in _SKIP_DIRS
     ]
     shared_digest = digest(root, shared)
-    inventory_whole, variables = _inventory(root, inventories)
+    named = _named_files(root, variables)
     names = {name for _, name, _ in variables}
     # What each variable's value names (a template reading other variables).
     reads: dict[str, set[str]] = {}
@@ -212,6 +263,7 @@ def _play_fingerprints(root: Path, inventories: list[Path], build: str) -> dict[
             "build": build if "lakefeed" in roles else "",
             "inventory": inventory_whole,
             "variables": sorted(v for v in variables if v[1] in used),
+            "named_files": sorted(f for n in used for f in named.get(n, [])),
         }
         out[play] = hashlib.sha256(json.dumps(blob, sort_keys=True).encode()).hexdigest()[:16]
     return out
@@ -237,11 +289,15 @@ def desired(root: Path, inventories: Iterable[Path], wheel: Path) -> dict[str, A
         ),
         "inventory": digest(root, inventories),
     }
+    inventory_whole, variables = _inventory(root, inventories)
+    named = sorted(f for files in _named_files(root, variables).values() for f in files)
+    # The controller files the inventory names (collector_files, a local Kafka archive).
+    parts["files"] = hashlib.sha256("\n".join(named).encode()).hexdigest()[:16]
     blob = json.dumps(parts, sort_keys=True).encode()
     return {
         "fingerprint": hashlib.sha256(blob).hexdigest()[:20],
         **parts,
-        "plays": _play_fingerprints(root, inventories, parts["build"]),
+        "plays": _play_fingerprints(root, variables, inventory_whole, parts["build"]),
     }
 
 
@@ -249,7 +305,11 @@ def changed_parts(want: dict[str, Any], have: dict[str, Any] | None) -> list[str
     """Which parts differ ("new host" when the host never completed a deploy)."""
     if not have or "fingerprint" not in have:
         return ["new host"]
-    return [k for k in ("build", "kafka_version", "ansible", "inventory") if want[k] != have.get(k)]
+    return [
+        k
+        for k in ("build", "kafka_version", "ansible", "inventory", "files")
+        if want[k] != have.get(k)
+    ]
 
 
 def plays_to_run(

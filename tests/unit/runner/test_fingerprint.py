@@ -179,3 +179,24 @@ def test_plays_a_host_needs() -> None:
     # A host's groups leave out the plays that do not run on it.
     assert fingerprint.plays_to_run(want, None, groups=["kafka", "shipper"]) == {"kafka", "archive"}
     assert fingerprint.plays_to_run(want, None, groups=["kafka_controller"]) == {"kafka"}
+
+
+def test_a_file_the_inventory_copies_is_an_input(tree: Path, wheel: Path) -> None:
+    """collector_files copies a controller file: editing it must make a rollout act (it
+    said "nothing to do" before, and the hosts kept the old file)."""
+    inv = [tree / "inventories" / "lab"]
+    replay = tree / "data" / "extra.jsonl"
+    replay.parent.mkdir(parents=True)
+    replay.write_text('{"id": 1}\n')
+    group_vars = tree / "inventories/lab/group_vars/all/main.yml"
+    data = yaml.safe_load(group_vars.read_text())
+    data["collector_files"] = [
+        {"src": "{{ playbook_dir }}/../data/extra.jsonl", "dest": "/var/lib/lakefeed/x.jsonl"}
+    ]
+    group_vars.write_text(yaml.safe_dump(data, sort_keys=False))
+    before = fingerprint.desired(tree, inv, wheel)
+    replay.write_text('{"id": 2}\n')
+    after = fingerprint.desired(tree, inv, wheel)
+    assert after["fingerprint"] != before["fingerprint"]
+    assert fingerprint.changed_parts(after, before) == ["files"]
+    assert _plays_changed(before, after) == {"collect"}

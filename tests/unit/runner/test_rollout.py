@@ -114,7 +114,7 @@ def test_extra_vars_keep_their_yaml_type() -> None:
 
 def test_a_host_whose_process_drifted_is_stale_even_with_a_current_record() -> None:
     want = {"fingerprint": "f2", "build": "b2", "kafka_version": "k", "ansible": "a"}
-    want["inventory"] = "i"
+    want.update(inventory="i", files="f")
     record = {**want}
     reports = {
         "kafka1": HostReport("kafka1", deployed=record),
