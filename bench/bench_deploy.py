@@ -15,19 +15,15 @@ from __future__ import annotations
 
 import io
 import os
-import shutil
-import subprocess
 import tempfile
 import time
 import uuid
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from bench_harness import say
 from bench_report import Row
+from lakefeed.lab import checkout
 from lakefeed.runner.lab import LabRunner
 from lakefeed.runner.rollout import Rollout
 from lakefeed.runner.targets import target
@@ -35,21 +31,6 @@ from lakefeed.runner.targets import target
 
 def _minutes(seconds: float) -> str:
     return f"{seconds / 60:.1f} min ({seconds:.0f} s)"
-
-
-def _checkout_copy(root: Path, dest: Path) -> Path:
-    """This checkout's tracked and untracked files, to change as a user would."""
-    listed = subprocess.run(
-        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-        cwd=root,
-        capture_output=True,
-        check=True,
-    ).stdout.decode()
-    for name in filter(None, listed.split("\0")):
-        if (root / name).is_file():
-            (dest / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(root / name, dest / name)
-    return dest
 
 
 def _timed_rollout(root: Path, state: Path, log: io.StringIO) -> tuple[float, dict[str, Any]]:
@@ -66,38 +47,6 @@ def _timed_rollout(root: Path, state: Path, log: io.StringIO) -> tuple[float, di
             os.environ.pop("LAKEFEED_PROJECT_DIR", None)
         else:
             os.environ["LAKEFEED_PROJECT_DIR"] = before
-
-
-def _edit_vars(copy: Path, change: Callable[[dict[str, Any]], None]) -> None:
-    path = copy / "inventories/lab/group_vars/all/main.yml"
-    data = yaml.safe_load(path.read_text())
-    change(data)
-    path.write_text(yaml.safe_dump(data, sort_keys=False))
-
-
-def _add_collector(copy: Path) -> None:
-    sample = (copy / "data/sample/x_stream.jsonl").read_text().splitlines()[:40]
-    own = copy / "data/bench/extra.jsonl"
-    own.parent.mkdir(parents=True, exist_ok=True)
-    own.write_text("\n".join(sample) + "\n")
-
-    def add(v: dict[str, Any]) -> None:
-        v["kafka_topics"].append({"name": "bench.extra", "partitions": 1, "replication_factor": 3})
-        v["collector_instances"].append(
-            {
-                "name": "bench",
-                "topic": "bench.extra",
-                "source": {"type": "replay", "path": "/var/lib/lakefeed/bench/extra.jsonl"},
-            }
-        )
-        v["collector_files"].append(
-            {
-                "src": "{{ playbook_dir }}/../data/bench/extra.jsonl",
-                "dest": "/var/lib/lakefeed/bench/extra.jsonl",
-            }
-        )
-
-    _edit_vars(copy, add)
 
 
 def _plays(record: dict[str, Any]) -> str:
@@ -141,11 +90,12 @@ def rows_deploy() -> list[Row]:
             roll.run()
             rollout = time.monotonic() - t0
             say(f"row 5: rollout --restart-all {rollout:.0f} s; now one archiver setting")
-            copy = _checkout_copy(first.root, Path(tmp) / "checkout")
-            _edit_vars(copy, lambda v: v["archiver_rotate"].update(max_age_seconds=17))
+            copy = checkout.copy(first.root, Path(tmp) / "checkout")
+            checkout.edit_vars(copy, lambda v: v["archiver_rotate"].update(max_age_seconds=17))
             setting, setting_record = _timed_rollout(copy, state, log)
             say(f"row 5: one setting {setting:.0f} s; now a new collector instance")
-            _add_collector(copy)
+            sample = (copy / "data/sample/x_stream.jsonl").read_text().splitlines()[:40]
+            checkout.add_replay_collector(copy, "bench", sample)
             collector, collector_record = _timed_rollout(copy, state, log)
             say(f"row 5: new collector instance {collector:.0f} s")
         finally:

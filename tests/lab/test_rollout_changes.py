@@ -25,7 +25,6 @@ from __future__ import annotations
 import io
 import json
 import os
-import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -35,6 +34,7 @@ from typing import Any
 import pytest
 import yaml
 
+from lakefeed.lab import checkout
 from lakefeed.runner import status
 from lakefeed.runner.ansible import run_playbook
 from lakefeed.runner.lab import LabRunner
@@ -46,27 +46,16 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def checkout_copy(dest: Path) -> Path:
-    listed = subprocess.run(
-        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-        cwd=ROOT,
-        capture_output=True,
-        check=True,
-    ).stdout.decode()
-    for name in filter(None, listed.split("\0")):
-        src = ROOT / name
-        if src.is_file():
-            (dest / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(src, dest / name)
-    return dest
+    return checkout.copy(ROOT, dest)
 
 
-def rollout(lab: LabRunner, checkout: Path, *args: str) -> dict[str, Any]:
+def rollout(lab: LabRunner, tree: Path, *args: str) -> dict[str, Any]:
     done = subprocess.run(
         [
             *(sys.executable, "-m", "lakefeed.cli", "rollout"),
             *("--state-dir", str(lab.target.state), *args),
         ],
-        env={**os.environ, "LAKEFEED_PROJECT_DIR": str(checkout)},
+        env={**os.environ, "LAKEFEED_PROJECT_DIR": str(tree)},
         stdin=subprocess.DEVNULL,
         capture_output=True,
         text=True,
@@ -165,7 +154,6 @@ def test_ansible_playbook_site_yml_with_no_flags_deploys_to_the_lab(
 
 ARCHIVER, SHIPPER, SAMPLE = "lakefeed-archiver", "lakefeed-shipper", "lakefeed-collector@sample"
 EXTRA = "lakefeed-collector@matrix"
-GROUP_VARS = Path("inventories/lab/group_vars/all/main.yml")
 
 
 class Matrix:
@@ -182,10 +170,7 @@ class Matrix:
         return (self.kafka[host_index].name, unit)
 
     def edit_vars(self, change: Any) -> None:
-        path = self.copy / GROUP_VARS
-        data = yaml.safe_load(path.read_text())
-        change(data)
-        path.write_text(yaml.safe_dump(data, sort_keys=False))
+        checkout.edit_vars(self.copy, change)
 
     def roll(
         self,
@@ -290,27 +275,7 @@ def test_one_daemon_setting_restarts_that_daemon_only(matrix: Matrix) -> None:
 
 def test_a_new_collector_instance_starts_alone_with_its_own_file(matrix: Matrix) -> None:
     sample = (ROOT / "data" / "sample" / "x_stream.jsonl").read_text().splitlines()[:40]
-    own = matrix.copy / "data" / "matrix" / "extra.jsonl"
-    own.parent.mkdir(parents=True)
-    own.write_text("\n".join(sample) + "\n")
-
-    def add(v: dict[str, Any]) -> None:
-        v["kafka_topics"].append({"name": "matrix.extra", "partitions": 1, "replication_factor": 3})
-        v["collector_instances"].append(
-            {
-                "name": "matrix",
-                "topic": "matrix.extra",
-                "source": {"type": "replay", "path": "/var/lib/lakefeed/matrix/extra.jsonl"},
-            }
-        )
-        v["collector_files"].append(
-            {
-                "src": "{{ playbook_dir }}/../data/matrix/extra.jsonl",
-                "dest": "/var/lib/lakefeed/matrix/extra.jsonl",
-            }
-        )
-
-    matrix.edit_vars(add)
+    assert checkout.add_replay_collector(matrix.copy, "matrix", sample) == "matrix.extra"
     record = matrix.roll(
         "add a collector instance with its own file",
         set(),
