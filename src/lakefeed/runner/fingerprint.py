@@ -224,7 +224,9 @@ def _named_files(root: Path, variables: list[tuple[str, str, str]]) -> dict[str,
                     seen[key] = _file_digest(path)
                 except OSError as exc:  # the role will say what is wrong with it
                     seen[key] = f"unreadable ({exc.strerror})"
-            out.setdefault(name, []).append(f"{key} {seen[key]}")
+            # Named as the inventory names it: the same checkout in another directory
+            # (a second clone, the change matrix's copy) is the same deploy.
+            out.setdefault(name, []).append(f"{given} {seen[key]}")
     return out
 
 

@@ -200,3 +200,21 @@ def test_a_file_the_inventory_copies_is_an_input(tree: Path, wheel: Path) -> Non
     assert after["fingerprint"] != before["fingerprint"]
     assert fingerprint.changed_parts(after, before) == ["files"]
     assert _plays_changed(before, after) == {"collect"}
+
+
+def test_the_same_checkout_elsewhere_has_the_same_fingerprint(tree: Path, wheel: Path) -> None:
+    """A copy of the checkout (the change matrix's, a second clone) names its files by the
+    same text and holds the same bytes: nothing changed, whatever the directory."""
+    replay = tree / "data" / "extra.jsonl"
+    replay.parent.mkdir(parents=True)
+    replay.write_text('{"id": 1}\n')
+    group_vars = tree / "inventories/lab/group_vars/all/main.yml"
+    data = yaml.safe_load(group_vars.read_text())
+    data["collector_files"] = [
+        {"src": "{{ playbook_dir }}/../data/extra.jsonl", "dest": "/var/lib/lakefeed/x.jsonl"}
+    ]
+    group_vars.write_text(yaml.safe_dump(data, sort_keys=False))
+    here = fingerprint.desired(tree, [tree / "inventories" / "lab"], wheel)
+    moved = shutil.copytree(tree, tree.parent / "elsewhere")
+    there = fingerprint.desired(moved, [moved / "inventories" / "lab"], wheel)
+    assert there == here
