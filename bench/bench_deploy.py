@@ -82,7 +82,7 @@ def rows_deploy() -> list[Row]:
             again.up()
             rerun = again.summary["site_seconds"]
             rerun_changed = again.summary["changed"]
-            say(f"row 5: rerun {rerun:.0f} s (changed={rerun_changed}); now a full rollout")
+            say(f"row 5: rerun {rerun:.0f} s (changed={rerun_changed}); now a no-change rollout")
             nothing, _ = _timed_rollout(first.root, state, log)
             say(f"row 5: no-change rollout {nothing:.0f} s; now a full rollout")
             roll = Rollout(target("lab", first.root, state), restart_all=True, out=log)

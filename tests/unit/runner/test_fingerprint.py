@@ -181,10 +181,8 @@ def test_plays_a_host_needs() -> None:
     assert fingerprint.plays_to_run(want, None, groups=["kafka_controller"]) == {"kafka"}
 
 
-def test_a_file_the_inventory_copies_is_an_input(tree: Path, wheel: Path) -> None:
-    """collector_files copies a controller file: editing it must make a rollout act (it
-    said "nothing to do" before, and the hosts kept the old file)."""
-    inv = [tree / "inventories" / "lab"]
+def _copies_a_file(tree: Path) -> Path:
+    """The lab's collector_files copying one file of the checkout; returns the file."""
     replay = tree / "data" / "extra.jsonl"
     replay.parent.mkdir(parents=True)
     replay.write_text('{"id": 1}\n')
@@ -194,6 +192,14 @@ def test_a_file_the_inventory_copies_is_an_input(tree: Path, wheel: Path) -> Non
         {"src": "{{ playbook_dir }}/../data/extra.jsonl", "dest": "/var/lib/lakefeed/x.jsonl"}
     ]
     group_vars.write_text(yaml.safe_dump(data, sort_keys=False))
+    return replay
+
+
+def test_a_file_the_inventory_copies_is_an_input(tree: Path, wheel: Path) -> None:
+    """collector_files copies a controller file: editing it must make a rollout act (it
+    said "nothing to do" before, and the hosts kept the old file)."""
+    inv = [tree / "inventories" / "lab"]
+    replay = _copies_a_file(tree)
     before = fingerprint.desired(tree, inv, wheel)
     replay.write_text('{"id": 2}\n')
     after = fingerprint.desired(tree, inv, wheel)
@@ -205,15 +211,7 @@ def test_a_file_the_inventory_copies_is_an_input(tree: Path, wheel: Path) -> Non
 def test_the_same_checkout_elsewhere_has_the_same_fingerprint(tree: Path, wheel: Path) -> None:
     """A copy of the checkout (the change matrix's, a second clone) names its files by the
     same text and holds the same bytes: nothing changed, whatever the directory."""
-    replay = tree / "data" / "extra.jsonl"
-    replay.parent.mkdir(parents=True)
-    replay.write_text('{"id": 1}\n')
-    group_vars = tree / "inventories/lab/group_vars/all/main.yml"
-    data = yaml.safe_load(group_vars.read_text())
-    data["collector_files"] = [
-        {"src": "{{ playbook_dir }}/../data/extra.jsonl", "dest": "/var/lib/lakefeed/x.jsonl"}
-    ]
-    group_vars.write_text(yaml.safe_dump(data, sort_keys=False))
+    _copies_a_file(tree)
     here = fingerprint.desired(tree, [tree / "inventories" / "lab"], wheel)
     moved = shutil.copytree(tree, tree.parent / "elsewhere")
     there = fingerprint.desired(moved, [moved / "inventories" / "lab"], wheel)
