@@ -231,7 +231,11 @@ def _named_files(root: Path, variables: list[tuple[str, str, str]]) -> dict[str,
 
 
 def _play_fingerprints(
-    root: Path, variables: list[tuple[str, str, str]], inventory_whole: str, build: str
+    root: Path,
+    variables: list[tuple[str, str, str]],
+    named: dict[str, list[str]],
+    inventory_whole: str,
+    build: str,
 ) -> dict[str, str]:
     shared = [root / "site.yml", root / "ansible.cfg", root / "plugins"] + [
         p
@@ -239,7 +243,6 @@ def _play_fingerprints(
         if str(p.relative_to(root)) not in PLAYS.values() and p.name not in _SKIP_DIRS
     ]
     shared_digest = digest(root, shared)
-    named = _named_files(root, variables)
     names = {name for _, name, _ in variables}
     # What each variable's value names (a template reading other variables).
     reads: dict[str, set[str]] = {}
@@ -292,14 +295,16 @@ def desired(root: Path, inventories: Iterable[Path], wheel: Path) -> dict[str, A
         "inventory": digest(root, inventories),
     }
     inventory_whole, variables = _inventory(root, inventories)
-    named = sorted(f for files in _named_files(root, variables).values() for f in files)
-    # The controller files the inventory names (collector_files, a local Kafka archive).
-    parts["files"] = hashlib.sha256("\n".join(named).encode()).hexdigest()[:16]
+    # The controller files the inventory names (collector_files, a local Kafka archive),
+    # hashed once here for the whole record and for each play.
+    named = _named_files(root, variables)
+    every_named = sorted(f for files in named.values() for f in files)
+    parts["files"] = hashlib.sha256("\n".join(every_named).encode()).hexdigest()[:16]
     blob = json.dumps(parts, sort_keys=True).encode()
     return {
         "fingerprint": hashlib.sha256(blob).hexdigest()[:20],
         **parts,
-        "plays": _play_fingerprints(root, variables, inventory_whole, parts["build"]),
+        "plays": _play_fingerprints(root, variables, named, inventory_whole, parts["build"]),
     }
 
 
