@@ -1,6 +1,7 @@
 """Terraform against a local AWS API: moto's server on loopback, the real CLI and provider.
 
-`MotoServer` runs `moto_server` (installed by scripts/fetch-moto) on a free loopback port;
+`MotoServer` runs moto (installed by scripts/fetch-moto) on a free loopback port, through
+scripts/moto-serve, which lets one request at a time into moto;
 `Terraform` runs the terraform CLI with the provider mirror of
 scripts/fetch-terraform-provider, its working data and state in a temporary directory,
 and credentials that can only reach the local endpoint.
@@ -26,6 +27,8 @@ from lakefeed.lab.local import free_port
 
 logger = logging.getLogger(__name__)
 
+SERVE = Path(__file__).resolve().parents[2] / "scripts" / "moto-serve"
+
 REGION = "us-east-1"
 # moto accepts any key; these keep the provider and boto3 away from real credentials.
 FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
@@ -46,8 +49,10 @@ class MotoServer:
     def start(self, timeout: float = 60.0) -> MotoServer:
         self.workdir.mkdir(parents=True, exist_ok=True)
         with self.log.open("ab") as log:
+            # moto_server's own interpreter, the one with moto installed.
+            python = self.bin.parent / "python"
             self.proc = subprocess.Popen(
-                [str(self.bin), "-H", "127.0.0.1", "-p", str(self.port)],
+                [str(python), str(SERVE), "-H", "127.0.0.1", "-p", str(self.port)],
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 env={k: v for k, v in os.environ.items() if not k.startswith("AWS_")},

@@ -158,7 +158,7 @@ class RehearsalRunner(AwsRunner):
             podman_args += [arg for k, v in self.labels.items() for arg in ("--label", f"{k}={v}")]
             podman_args.append(self.api.image)
             # All of the container's addresses: its one address on the VPC network.
-            podman_args += ["/opt/moto/bin/moto_server", "-H", "0.0.0.0"]  # noqa: S104
+            podman_args += ["/opt/moto/bin/python", "/opt/moto/serve.py", "-H", "0.0.0.0"]  # noqa: S104
             podman_args += ["-p", str(AWS_API_PORT)]
             podman_args += ["-c", "/etc/moto-tls/server.pem", "-k", "/etc/moto-tls/server.key"]
             hosts.podman("run", *podman_args)
