@@ -150,14 +150,18 @@ def rehearsal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Rehearsal]:
     finally:
         # Whatever a failed case left: the API's account goes with its container, the
         # cluster's CA and passwords (kept by a `down` that kept the lake) with the test.
+        # The containers go even if that `down` fails or hangs: left running, they hold
+        # the machine's one rehearsal, and the next test run is refused.
         tfvars = r.state / "rehearsal.tfvars.json"
         bucket = json.loads(tfvars.read_text())["lake_bucket"] if tfvars.is_file() else None
-        if (r.state / "terraform-args.json").exists():
-            r.lakefeed("down", "--yes", timeout=900)
-        hosts.Lab(PREFIX, {}).down()
-        hosts.LabNetwork(f"{PREFIX}-vpc").remove()
-        if bucket:
-            shutil.rmtree(kafka_ca_dir(bucket).parent, ignore_errors=True)
+        try:
+            if (r.state / "terraform-args.json").exists():
+                r.lakefeed("down", "--yes", timeout=900)
+        finally:
+            hosts.Lab(PREFIX, {}).down()
+            hosts.LabNetwork(f"{PREFIX}-vpc").remove()
+            if bucket:
+                shutil.rmtree(kafka_ca_dir(bucket).parent, ignore_errors=True)
 
 
 # kafka-2's data volume, full for every user but root (ext4 keeps its reserved blocks for
