@@ -211,3 +211,17 @@ def test_the_super_users_keep_the_login_being_rotated_away(tmp_path: Path) -> No
         "kafka-admin",
         "ops",
     ]
+
+
+def test_a_generated_password_is_kept_under_a_ca_dir_with_a_space(tmp_path: Path) -> None:
+    """Ansible's password lookup reads its term as `path key=value ...`; lakefeed_login
+    hands it a path under kafka_tls_ca_dir, which may hold a space (a home directory on a
+    Mac often does). The password must go to that path and be read back from it."""
+    ca_dir = tmp_path / "Kafka CA"
+    expr = f"{{{{ lookup('lakefeed_login', 'collector-nba', ca_dir={str(ca_dir)!r}) }}}}"
+    first = evaluate(tmp_path, expr, {}, {})
+    kept = ca_dir / "logins" / "collector-nba"
+    assert kept.read_text().split()[0] == first
+    assert len(first) == 32
+    assert evaluate(tmp_path, expr, {}, {}) == first
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["Kafka CA", "hosts.yml", "pick.yml"]
