@@ -58,6 +58,17 @@ def init_args(workdir: Path, backend_path: Path | None) -> list[str]:
     return args
 
 
+# How often a resource that takes long says so, in seconds of its own elapsed time.
+PROGRESS_EVERY = 30
+STILL = {
+    "create": "creating",
+    "delete": "destroying",
+    "update": "updating",
+    "read": "reading",
+    "replace": "replacing",
+}
+
+
 @dataclass
 class Outcome:
     add: int = 0
@@ -109,6 +120,8 @@ class Terraform:
         if cli_config is not None:
             self.env["TF_CLI_CONFIG_FILE"] = str(cli_config)
         self.started = time.monotonic()
+        # Per resource: the elapsed seconds of the last "still ..." line printed.
+        self._progress_said: dict[str, int] = {}
 
     def say(self, text: str) -> None:
         self.out.write(f"[{time.monotonic() - self.started:6.0f}s]   {text}\n")
@@ -166,6 +179,15 @@ class Terraform:
             self.say(f"plan: {action} {resource}")
         elif kind == "apply_start":
             self.say(f"{hook.get('action', 'apply')} {resource} ...")
+        elif kind == "apply_progress":
+            # Terraform reports every 10 s while a resource is being worked on; a line
+            # every PROGRESS_EVERY s says the run is alive without burying the rest.
+            elapsed = int(hook.get("elapsed_seconds", 0))
+            if elapsed - self._progress_said.get(resource, 0) >= PROGRESS_EVERY:
+                self._progress_said[resource] = elapsed
+                action = hook.get("action", "")
+                verb = STILL.get(action, f"working on ({action})")
+                self.say(f"still {verb} {resource} ({elapsed // 60}m{elapsed % 60:02d}s)")
         elif kind == "apply_complete":
             what = hook.get("id_value") or ""
             self.say(

@@ -1,11 +1,13 @@
-"""The Terraform runner's init arguments: the state path goes only to a local backend."""
+"""The Terraform runner: its init arguments (the state path goes only to a local backend)
+and what it prints of Terraform's progress."""
 
 from __future__ import annotations
 
+import io
 import re
 from pathlib import Path
 
-from lakefeed.runner.terraform import backend_type, init_args
+from lakefeed.runner.terraform import Outcome, Terraform, backend_type, init_args
 
 ROOT = Path(__file__).resolve().parents[3]
 DEV_VERSIONS = ROOT / "terraform" / "envs" / "dev" / "versions.tf"
@@ -121,3 +123,31 @@ def test_a_cloud_block_is_not_local(tmp_path: Path) -> None:
 def test_no_backend_path_no_argument(tmp_path: Path) -> None:
     wd = workdir(tmp_path, versions='terraform {\n  backend "local" {}\n}\n')
     assert not [a for a in init_args(wd, None) if a.startswith("-backend-config")]
+
+
+def progress(action: str, addr: str, elapsed: int) -> dict[str, object]:
+    """One apply_progress line of `terraform apply -json`, as Terraform sends every 10 s."""
+    return {
+        "type": "apply_progress",
+        "hook": {"resource": {"addr": addr}, "action": action, "elapsed_seconds": elapsed},
+    }
+
+
+def test_a_resource_that_takes_long_says_so_every_half_minute(tmp_path: Path) -> None:
+    """A destroy blocked for minutes (a VPC that still holds something Terraform did not
+    make) must not look like a hang: one line per 30 s of it, not one per 10 s."""
+    out = io.StringIO()
+    tf = Terraform(tmp_path, data_dir=tmp_path / "data", cli_config=None, out=out)
+    vpc, subnet = "module.network.aws_vpc.this", 'module.network.aws_subnet.public["a"]'
+    for elapsed in range(10, 130, 10):
+        tf._event(progress("delete", vpc, elapsed), Outcome(), [])
+    tf._event(progress("create", subnet, 10), Outcome(), [])
+    tf._event(progress("create", subnet, 30), Outcome(), [])
+    said = [line.split("]", 1)[1].strip() for line in out.getvalue().splitlines()]
+    assert said == [
+        f"still destroying {vpc} (0m30s)",
+        f"still destroying {vpc} (1m00s)",
+        f"still destroying {vpc} (1m30s)",
+        f"still destroying {vpc} (2m00s)",
+        f"still creating {subnet} (0m30s)",
+    ]
