@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import jinja2
 import pytest
 import yaml
 
@@ -216,3 +217,26 @@ def test_the_same_checkout_elsewhere_has_the_same_fingerprint(tree: Path, wheel:
     moved = shutil.copytree(tree, tree.parent / "elsewhere")
     there = fingerprint.desired(moved, [moved / "inventories" / "lab"], wheel)
     assert there == here
+
+
+def _groups_of(pattern: str) -> set[str]:
+    """The inventory groups a host pattern such as 'kafka_controller:kafka' or 'kafka[0]'
+    names."""
+    return {part.split("[")[0] for part in pattern.replace(",", ":").split(":") if part}
+
+
+def test_the_play_groups_are_the_groups_the_playbooks_run_on() -> None:
+    """The rollout lists for each play only hosts of PLAY_GROUPS[play]; a playbook whose
+    hosts pattern names another group would have hosts that no plan ever includes."""
+    env = jinja2.Environment(undefined=jinja2.StrictUndefined, autoescape=False)  # noqa: S701
+    every: set[str] = set()
+    for play, path in fingerprint.PLAYS.items():
+        named: set[str] = set()
+        for entry in yaml.safe_load((ROOT / path).read_text()):
+            if "hosts" in entry:
+                # A plain run (no deploy_only): every host the play can ever reach.
+                named |= _groups_of(env.from_string(entry["hosts"]).render())
+        assert named == set(fingerprint.PLAY_GROUPS[play]), path
+        every |= named
+    record = yaml.safe_load((ROOT / "playbooks/record.yml").read_text())
+    assert _groups_of(record[0]["hosts"]) == every
