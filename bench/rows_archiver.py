@@ -8,6 +8,7 @@ import re
 import subprocess
 import time
 import uuid
+from functools import partial
 from typing import Any
 
 from bench_harness import (
@@ -37,7 +38,9 @@ from rows_base import (
     mibs,
     pick,
     rate,
+    rate_in,
     ready_files,
+    run_once,
     spread,
     trial_result,
     verdict,
@@ -268,15 +271,14 @@ class ArchiverRows(BenchBase):
         conn: list[dict[str, Any]] = []
         trial: dict[str, list[dict[str, Any]]] = {"ck-write": [], "ck-read": [], "kp-read": []}
         for i in range(p.repeat):
-            say(f"2. archiver: kafka-consumer-perf-test, run {i + 1}/{p.repeat}")
-            peer.append(self.consumer_perf_once(i))
-            say(f"   {rate(peer[-1]['rate'])}")
-            say(f"2. archiver: Kafka Connect FileStreamSink, run {i + 1}/{p.repeat}")
-            conn.append(self.connect_once(i))
-            say(f"   {rate(conn[-1]['rate'])} in {conn[-1]['elapsed']:.2f} s")
-            say(f"2. archiver: lakefeed archive, run {i + 1}/{p.repeat}")
-            lf.append(self.archiver_once(i))
-            say(f"   {rate(lf[-1]['rate'])} in {lf[-1]['elapsed']:.2f} s")
+            once = partial(self.consumer_perf_once, i)
+            what = "2. archiver: kafka-consumer-perf-test"
+            peer.append(run_once(what, i, p.repeat, once, lambda r: rate(r["rate"])))
+            once = partial(self.connect_once, i)
+            what = "2. archiver: Kafka Connect FileStreamSink"
+            conn.append(run_once(what, i, p.repeat, once, rate_in))
+            once = partial(self.archiver_once, i)
+            lf.append(run_once("2. archiver: lakefeed archive", i, p.repeat, once, rate_in))
             if self.trial is None:
                 continue
             for key, client, write in (

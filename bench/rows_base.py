@@ -10,6 +10,7 @@ import os
 import re
 import time
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,7 @@ from bench_harness import (
     CpuTrace,
     Lab,
     Usage,
+    say,
 )
 from bench_report import Row
 from lakefeed.config import ArchiverConfig, ProducerTuning
@@ -87,6 +89,26 @@ def rate(x: float, unit: str = "rec/s") -> str:
 
 def mibs(x: float) -> str:
     return f"{x:,.1f} MiB/s" if x >= 1 else f"{x:,.2f} MiB/s"
+
+
+def run_once(
+    what: str,
+    i: int,
+    repeat: int,
+    once: Callable[[], dict[str, Any]],
+    result: Callable[[dict[str, Any]], str],
+) -> dict[str, Any]:
+    """Run `i` of a measurement repeated `repeat` times: says which, runs it, says its
+    result (as `result` words it)."""
+    say(f"{what}, run {i + 1}/{repeat}")
+    out = once()
+    say(f"   {result(out)}")
+    return out
+
+
+def rate_in(run: dict[str, Any]) -> str:
+    """A run's rate and elapsed time, as the rows print them."""
+    return f"{rate(run['rate'])} in {run['elapsed']:.2f} s"
 
 
 def spread(values: list[float], unit: str) -> str:

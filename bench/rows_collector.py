@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import time
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +32,8 @@ from rows_base import (
     mibs,
     pick,
     rate,
+    rate_in,
+    run_once,
     spread,
     trial_result,
     verdict,
@@ -122,12 +125,11 @@ class CollectorRows(BenchBase):
         lf: list[dict[str, Any]] = []
         peer: list[dict[str, Any]] = []
         for i in range(p.repeat):
-            say(f"1. collector: lakefeed collect, run {i + 1}/{p.repeat}")
-            lf.append(self.collector_once(i))
-            say(f"   {rate(lf[-1]['rate'])} in {lf[-1]['elapsed']:.2f} s")
-            say(f"1. collector: kafka-producer-perf-test, run {i + 1}/{p.repeat}")
-            peer.append(self.producer_perf_once(i))
-            say(f"   {rate(peer[-1]['rate'])}")
+            once = partial(self.collector_once, i)
+            lf.append(run_once("1. collector: lakefeed collect", i, p.repeat, once, rate_in))
+            once = partial(self.producer_perf_once, i)
+            what = "1. collector: kafka-producer-perf-test"
+            peer.append(run_once(what, i, p.repeat, once, lambda r: rate(r["rate"])))
         self.filled_topic = lf[0]["topic"]
         a, c = pick(lf, "rate"), pick(peer, "rate")
         lf_rate, peer_rate = a["rate"], c["rate"]

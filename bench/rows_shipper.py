@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import time
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +32,7 @@ from rows_base import (
     BenchBase,
     mibs,
     pick,
+    run_once,
     spread,
     verdict,
 )
@@ -206,12 +208,16 @@ class ShipperRows(BenchBase):
             sync: dict[str, Any] | None = None
             sync_why = self.aws_why
             for i in range(p.repeat):
-                say(f"3. shipper {label}: lakefeed ship, run {i + 1}/{p.repeat}")
-                lf.append(self.ship_with_lakefeed(files, f"{label}-{i}"))
-                say(f"   {len(files.names) / lf[-1]['elapsed']:,.1f} files/s")
-                say(f"3. shipper {label}: boto3 upload_file loop, run {i + 1}/{p.repeat}")
-                b3.append(self.ship_with_boto3(files, f"{label}-{i}"))
-                say(f"   {len(files.names) / b3[-1]['elapsed']:,.1f} files/s")
+
+                def files_per_s(run: dict[str, Any], n: int = len(files.names)) -> str:
+                    return f"{n / run['elapsed']:,.1f} files/s"
+
+                once = partial(self.ship_with_lakefeed, files, f"{label}-{i}")
+                what = f"3. shipper {label}: lakefeed ship"
+                lf.append(run_once(what, i, p.repeat, once, files_per_s))
+                once = partial(self.ship_with_boto3, files, f"{label}-{i}")
+                what = f"3. shipper {label}: boto3 upload_file loop"
+                b3.append(run_once(what, i, p.repeat, once, files_per_s))
             if self.aws is not None:
                 subset = files.paths[: p.cli_small_files] if label == "small" else files.paths
                 say(f"3. shipper {label}: aws s3 cp once per file, on {len(subset)} files")
