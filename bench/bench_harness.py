@@ -62,13 +62,14 @@ def parse_ts(ts: str) -> float:
 
 
 def wait_until(
+    what: str,
     check: Callable[[], Any],
     timeout: float,
-    what: str,
     every: float = 0.05,
     daemons: tuple[Daemon, ...] = (),
 ) -> Any:
-    """Poll `check` until it is truthy; on timeout, the error shows the daemons' log tails."""
+    """Poll `check` until it is truthy; on timeout, the error shows the daemons' log tails.
+    The arguments come in the order of the tests' wait_for (tests/support/waiting.py)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = check()
@@ -254,7 +255,7 @@ class Daemon:
                 raise RuntimeError(f"{self.name} exited while starting:\n{self.tail()}")
             return self.health() == 200
 
-        wait_until(healthy, timeout, f"{self.name} to be healthy")
+        wait_until(f"{self.name} to be healthy", healthy, timeout)
 
     def restart_after_crash(self) -> str:
         """Start it again as systemd's `Restart=on-failure` would; returns why it died.

@@ -68,7 +68,7 @@ class ArchiverRows(BenchBase):
             return lab.committed(group, topic) == end
 
         wait_until(
-            done, 120 + n / 200, "the archiver's commits to reach the end offsets", daemons=(d,)
+            "the archiver's commits to reach the end offsets", done, 120 + n / 200, daemons=(d,)
         )
         t1 = time.time()
         rss = d.peak_rss() or 0
@@ -189,7 +189,7 @@ class ArchiverRows(BenchBase):
                 return count >= n
 
             try:
-                wait_until(done, 120 + n / 200, "Kafka Connect's file to hold every record")
+                wait_until("Kafka Connect's file to hold every record", done, 120 + n / 200)
             except TimeoutError as exc:
                 raise TimeoutError(f"{exc}; {count} of {n} lines\n{tail()}") from None
             t1 = time.time()
@@ -254,7 +254,7 @@ class ArchiverRows(BenchBase):
             return "consumed" in events
 
         try:
-            wait_until(done, 120 + n / 200, f"the {client} trial to reach the end offsets")
+            wait_until(f"the {client} trial to reach the end offsets", done, 120 + n / 200)
         finally:
             t1 = events.get("consumed", time.time())
             usage = terminate(proc)

@@ -68,9 +68,9 @@ class EndToEndRow(BenchBase):
             return not os.listdir(spool / "ready") and not os.listdir(spool / "writing")
 
         wait_until(
+            "every record to land in the lake",
             landed,
             180 + n / 100,
-            "every record to land in the lake",
             every=0.1,
             daemons=tuple(daemons.values()),
         )

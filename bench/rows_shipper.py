@@ -76,12 +76,12 @@ class ShipperRows(BenchBase):
         # lazy set-up, the connection) are not counted; the boto3 loop gets the same.
         for name in self.warmup.names:
             os.rename(incoming / name, ready / name)
-        wait_until(drained, 60, "the warm-up file to ship", every=0.02, daemons=(d,))
+        wait_until("the warm-up file to ship", drained, 60, every=0.02, daemons=(d,))
         t0 = time.time()
         for name in files.names:
             os.rename(incoming / name, ready / name)
         timeout = 60 + len(files.names) / 5 + files.bytes / (2 * MIB)
-        wait_until(drained, timeout, "ready/ to empty", every=0.02, daemons=(d,))
+        wait_until("ready/ to empty", drained, timeout, every=0.02, daemons=(d,))
         t1 = time.time()
         rss = d.peak_rss() or 0
         d.stop()
