@@ -28,15 +28,21 @@ class Backend:
     """A WSGI app that, like moto's backends, must not run two requests at once: it
     records how many were inside it together, in the call and in the body."""
 
-    def __init__(self) -> None:
+    def __init__(self, wait_for_company: bool = False) -> None:
         self.inside = 0
         self.most = 0
-        self.guard = threading.Lock()
+        self.guard = threading.Condition()
+        # Each request waits (up to 5 s) until another is inside too: overlap is then
+        # certain, not left to how a loaded machine schedules the threads.
+        self.wait_for_company = wait_for_company
 
     def _enter(self) -> None:
         with self.guard:
             self.inside += 1
             self.most = max(self.most, self.inside)
+            self.guard.notify_all()
+            if self.wait_for_company:
+                self.guard.wait_for(lambda: self.most > 1, timeout=5)
 
     def _leave(self) -> None:
         with self.guard:
@@ -78,7 +84,7 @@ def test_concurrent_requests_reach_the_backend_one_at_a_time() -> None:
 
 def test_the_backend_alone_would_overlap() -> None:
     """The check above can fail: without the wrapper, the same requests overlap."""
-    backend = Backend()
+    backend = Backend(wait_for_company=True)
 
     def request(i: int) -> None:
         b"".join(backend({"PATH_INFO": f"/{i}"}, lambda *_: None))
