@@ -178,6 +178,9 @@ class Terraform:
             outcome.planned.append((action, resource))
             self.say(f"plan: {action} {resource}")
         elif kind == "apply_start":
+            # A resource's next operation (a replace's create after its delete, a later
+            # apply of this runner) counts its own time from zero.
+            self._progress_said.pop(resource, None)
             self.say(f"{hook.get('action', 'apply')} {resource} ...")
         elif kind == "apply_progress":
             # Terraform reports every 10 s while a resource is being worked on; a line

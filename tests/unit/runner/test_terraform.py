@@ -133,6 +133,11 @@ def progress(action: str, addr: str, elapsed: int) -> dict[str, object]:
     }
 
 
+def _said(out: io.StringIO) -> list[str]:
+    """The runner's lines without their elapsed-time stamp."""
+    return [line.split("]", 1)[1].strip() for line in out.getvalue().splitlines()]
+
+
 def test_a_resource_that_takes_long_says_so_every_half_minute(tmp_path: Path) -> None:
     """A destroy blocked for minutes (a VPC that still holds something Terraform did not
     make) must not look like a hang: one line per 30 s of it, not one per 10 s."""
@@ -143,11 +148,34 @@ def test_a_resource_that_takes_long_says_so_every_half_minute(tmp_path: Path) ->
         tf._event(progress("delete", vpc, elapsed), Outcome(), [])
     tf._event(progress("create", subnet, 10), Outcome(), [])
     tf._event(progress("create", subnet, 30), Outcome(), [])
-    said = [line.split("]", 1)[1].strip() for line in out.getvalue().splitlines()]
+    said = _said(out)
     assert said == [
         f"still destroying {vpc} (0m30s)",
         f"still destroying {vpc} (1m00s)",
         f"still destroying {vpc} (1m30s)",
         f"still destroying {vpc} (2m00s)",
         f"still creating {subnet} (0m30s)",
+    ]
+
+
+def test_each_operation_of_a_resource_counts_its_own_time(tmp_path: Path) -> None:
+    """A replaced host is destroyed, then created: the create's first half minute is
+    reported like the destroy's, not only once it outlasts the destroy."""
+    out = io.StringIO()
+    tf = Terraform(tmp_path, data_dir=tmp_path / "data", cli_config=None, out=out)
+    host = 'module.cluster.aws_instance.host["kafka-3"]'
+    start = {"type": "apply_start", "hook": {"resource": {"addr": host}}}
+    tf._event({**start, "hook": {**start["hook"], "action": "delete"}}, Outcome(), [])
+    for elapsed in range(10, 70, 10):
+        tf._event(progress("delete", host, elapsed), Outcome(), [])
+    tf._event({**start, "hook": {**start["hook"], "action": "create"}}, Outcome(), [])
+    for elapsed in range(10, 40, 10):
+        tf._event(progress("create", host, elapsed), Outcome(), [])
+    said = _said(out)
+    assert said == [
+        f"delete {host} ...",
+        f"still destroying {host} (0m30s)",
+        f"still destroying {host} (1m00s)",
+        f"create {host} ...",
+        f"still creating {host} (0m30s)",
     ]
