@@ -24,6 +24,15 @@ def _script() -> ModuleType:
     return module
 
 
+def _at_once(request: Callable[[int], None], n: int = 8) -> None:
+    """request(0) ... request(n - 1), each in a thread of its own, all started together."""
+    threads = [threading.Thread(target=request, args=(i,)) for i in range(n)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+
 class Backend:
     """A WSGI app that, like moto's backends, must not run two requests at once: it
     records how many were inside it together, in the call and in the body."""
@@ -72,11 +81,7 @@ def test_concurrent_requests_reach_the_backend_one_at_a_time() -> None:
     def request(i: int) -> None:
         bodies.append(b"".join(app({"PATH_INFO": f"/{i}"}, lambda *_: None)))
 
-    threads = [threading.Thread(target=request, args=(i,)) for i in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    _at_once(request)
 
     assert sorted(bodies) == sorted(f"/{i}".encode() for i in range(8))
     assert backend.most == 1
@@ -89,10 +94,6 @@ def test_the_backend_alone_would_overlap() -> None:
     def request(i: int) -> None:
         b"".join(backend({"PATH_INFO": f"/{i}"}, lambda *_: None))
 
-    threads = [threading.Thread(target=request, args=(i,)) for i in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    _at_once(request)
 
     assert backend.most > 1
