@@ -21,10 +21,15 @@ TEMPLATES = ROOT / "roles/kafka/templates"
 
 
 def render(
-    kafka: LocalKafka, tmp_path: Path, node_ids: list[int], quorum: str | None = None
+    kafka: LocalKafka,
+    tmp_path: Path,
+    node_ids: list[int],
+    quorum: str | None = None,
+    home: Path | None = None,
 ) -> Path:
     """The script for an inventory whose kafka group has brokers with these node ids (and
-    `quorum` as the controllers' address, the broker's own unless given)."""
+    `quorum` as the controllers' address, the broker's own unless given), running the
+    tools of Kafka's install at `home` (the broker's own unless given)."""
     config = tmp_path / "etc"
     config.mkdir(exist_ok=True)
     inventory = tmp_path / "hosts.yml"
@@ -55,7 +60,7 @@ def render(
                     "gather_facts": False,
                     "vars": {
                         "__kafka_brokers": "{{ groups['kafka'] }}",
-                        "__kafka_classpath": str(kafka.home / "libs" / "*"),
+                        "__kafka_classpath": str((home or kafka.home) / "libs" / "*"),
                         "__kafka_bootstrap": kafka.bootstrap,
                         "__kafka_quorum_bootstrap": quorum or f"127.0.0.1:{kafka.controller_port}",
                         "__kafka_secure": False,
@@ -115,21 +120,76 @@ def test_every_broker_of_the_inventory_must_be_registered(
     assert done.stdout.count("healthy") == (1 if rc == 0 else 0), done.stdout
 
 
-def test_waiting_ends_with_every_problem_named(kafka: LocalKafka, tmp_path: Path) -> None:
-    """While waiting, a check stops at its first problem (the missing broker); the report
-    when the time is up comes from a full check, so the unreachable quorum is named too."""
-    script = render(kafka, tmp_path, [1, 2], quorum="127.0.0.1:1")
-    # The real java, behind a wrapper that notes which tool each call runs.
+def java_noting(tmp_path: Path, pattern: str) -> dict[str, str]:
+    """The environment of a run whose `java` is the real one behind a wrapper that notes,
+    one line a call, the arguments matching the shell `pattern` (in tmp_path/calls)."""
     calls = tmp_path / "calls"
     wrapper = tmp_path / "bin" / "java"
     wrapper.parent.mkdir()
     wrapper.write_text(
         "#!/bin/sh\n"
-        f'for a in "$@"; do case $a in org.apache.kafka.*) echo "$a" >> {calls};; esac; done\n'
+        f'for a in "$@"; do case $a in {pattern}) echo "$a" >> {calls};; esac; done\n'
         f'exec {shutil.which("java")} "$@"\n'
     )
     wrapper.chmod(0o755)
-    env = {**os.environ, "PATH": f"{wrapper.parent}:{os.environ['PATH']}"}
+    return {**os.environ, "PATH": f"{wrapper.parent}:{os.environ['PATH']}"}
+
+
+def test_calls_map_the_class_data_the_first_call_wrote(kafka: LocalKafka, tmp_path: Path) -> None:
+    """The first successful tool call writes the classes it loaded to tools.jsa beside
+    libs/; every later call maps that archive. One this Java cannot use (written for
+    another classpath) changes nothing of the report: the JVM's warning about it stays off
+    the output the script reads."""
+    home = tmp_path / "kafka"
+    home.mkdir()
+    (home / "libs").symlink_to(kafka.home / "libs")
+    script = render(kafka, tmp_path, [1], home=home)
+    env = java_noting(tmp_path, "-XX:SharedArchiveFile=*|-XX:ArchiveClassesAtExit=*")
+    calls = tmp_path / "calls"
+    archive = home / "tools.jsa"
+
+    def healthy() -> list[str]:
+        calls.unlink(missing_ok=True)
+        done = subprocess.run(
+            [str(script)], capture_output=True, text=True, timeout=180, check=False, env=env
+        )
+        assert (done.returncode, done.stdout) == (0, "healthy\n"), done.stdout + done.stderr
+        return calls.read_text().split()
+
+    first = healthy()
+    assert first[0].startswith(f"-XX:ArchiveClassesAtExit={archive}."), first
+    assert archive.stat().st_size > 0, "no archive written"
+    assert sorted(p.name for p in home.iterdir()) == ["libs", "tools.jsa"], "a dump left over"
+    assert healthy() == [f"-XX:SharedArchiveFile={archive}"] * 5
+
+    # An archive of another classpath: the JVM would warn on stdout that it cannot use it.
+    archive.unlink()
+    other = f"{kafka.home}/libs/kafka-tools-{kafka.home.name.split('-')[-1]}.jar:{home}/libs/*"
+    subprocess.run(
+        [
+            "java",
+            f"-XX:ArchiveClassesAtExit={archive}",
+            "-cp",
+            other,
+            "org.apache.kafka.tools.ClusterTool",
+            "cluster-id",
+            "--bootstrap-server",
+            kafka.bootstrap,
+        ],
+        capture_output=True,
+        timeout=120,
+        check=True,
+    )
+    assert healthy() == [f"-XX:SharedArchiveFile={archive}"] * 5
+
+
+def test_waiting_ends_with_every_problem_named(kafka: LocalKafka, tmp_path: Path) -> None:
+    """While waiting, a check stops at its first problem (the missing broker); the report
+    when the time is up comes from a full check, so the unreachable quorum is named too."""
+    script = render(kafka, tmp_path, [1, 2], quorum="127.0.0.1:1")
+    # The real java, behind a wrapper that notes which tool each call runs.
+    env = java_noting(tmp_path, "org.apache.kafka.*")
+    calls = tmp_path / "calls"
     done = subprocess.run(
         [str(script), "--wait", "6"],
         capture_output=True,

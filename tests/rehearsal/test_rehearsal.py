@@ -116,7 +116,9 @@ class Rehearsal:
         props = "client-controller" if controllers else "client-admin"
         done = self.ssh(
             name,
-            "sudo java -Xmx256m -Dlog4j2.configurationFile=/etc/kafka/tools-log4j2.properties "
+            "sudo java -Xmx256m -XX:TieredStopAtLevel=1 -XX:+UseSerialGC "
+            "-XX:SharedArchiveFile=/opt/kafka/tools.jsa -Xlog:disable -Xlog:all=error:stderr "
+            "-Dlog4j2.configurationFile=/etc/kafka/tools-log4j2.properties "
             f"-cp '/opt/kafka/libs/*' {main} {flag} {servers} "
             f"--command-config /etc/kafka/{props}.properties {' '.join(args)}",
         )

@@ -35,8 +35,10 @@ TOPIC = "x.posts"
 FEED_DIR = "/var/lib/lakefeed/faults"
 CONFIG_DIR = "/etc/lakefeed"
 STATE_DIR = f"/var/lib/lakefeed/collector-{INSTANCE}"
+# Kafka's tools as the kafka role runs them, its class-data archive (tools.jsa) read only.
 KAFKA_TOOL = (
     "java -Xmx192m -XX:TieredStopAtLevel=1 -XX:+UseSerialGC "
+    "-XX:SharedArchiveFile=/opt/kafka/tools.jsa -Xlog:disable -Xlog:all=error:stderr "
     "-Dlog4j2.configurationFile=/etc/kafka/tools-log4j2.properties -cp '/opt/kafka/libs/*'"
 )
 
