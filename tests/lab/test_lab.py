@@ -43,7 +43,10 @@ def test_up_lands_the_sample_then_a_second_up_changes_nothing(
     assert again.summary["changed"] == 0, "a second run must change nothing"
     # One run applies the base system and installs the build once per host, however many
     # plays and daemon roles reach it (each play and each daemon role did it again).
-    once = ("Ensure the base packages are installed", "Ensure this build's virtualenv exists")
+    once = (
+        "List which base packages are installed already",
+        "Ensure this build's virtualenv exists",
+    )
     events = lab.target.events_log.read_bytes()[mark:].decode().splitlines()
     done = Counter(
         (e["host"], e["task"])
