@@ -135,11 +135,29 @@ def java_noting(tmp_path: Path, pattern: str) -> dict[str, str]:
     return {**os.environ, "PATH": f"{wrapper.parent}:{os.environ['PATH']}"}
 
 
-def test_calls_map_the_class_data_the_first_call_wrote(kafka: LocalKafka, tmp_path: Path) -> None:
-    """The first successful tool call writes the classes it loaded to tools.jsa beside
-    libs/; every later call maps that archive. One this Java cannot use (written for
-    another classpath) changes nothing of the report: the JVM's warning about it stays off
-    the output the script reads."""
+def write_class_data(kafka: LocalKafka, archive: Path, classpath: str) -> None:
+    """A class-data archive of a real tool call, as roles/kafka/tasks/class_data.yml
+    writes it (for `classpath`: another one makes an archive the JVM cannot use)."""
+    subprocess.run(
+        [
+            *("java", f"-XX:ArchiveClassesAtExit={archive}", "-cp", classpath),
+            "org.apache.kafka.tools.BrokerApiVersionsCommand",
+            *("--bootstrap-server", kafka.bootstrap),
+        ],
+        capture_output=True,
+        timeout=120,
+        check=True,
+    )
+
+
+def test_calls_map_the_class_data_archive_and_never_write_it(
+    kafka: LocalKafka, tmp_path: Path
+) -> None:
+    """Without tools.jsa beside libs/, no call writes one (writing takes seconds, which a
+    call cut off at 30 s must not spend: under load that failed the gate in CI). With it,
+    every call maps it. One this Java cannot use (written for another classpath) changes
+    nothing of the report: the JVM's warning about it stays off the output the script
+    reads."""
     home = tmp_path / "kafka"
     home.mkdir()
     (home / "libs").symlink_to(kafka.home / "libs")
@@ -154,32 +172,18 @@ def test_calls_map_the_class_data_the_first_call_wrote(kafka: LocalKafka, tmp_pa
             [str(script)], capture_output=True, text=True, timeout=180, check=False, env=env
         )
         assert (done.returncode, done.stdout) == (0, "healthy\n"), done.stdout + done.stderr
-        return calls.read_text().split()
+        return calls.read_text().split() if calls.exists() else []
 
-    first = healthy()
-    assert first[0].startswith(f"-XX:ArchiveClassesAtExit={archive}."), first
-    assert archive.stat().st_size > 0, "no archive written"
-    assert sorted(p.name for p in home.iterdir()) == ["libs", "tools.jsa"], "a dump left over"
+    assert healthy() == []
+    assert sorted(p.name for p in home.iterdir()) == ["libs"], "a call wrote class data"
+
+    write_class_data(kafka, archive, f"{home}/libs/*")
     assert healthy() == [f"-XX:SharedArchiveFile={archive}"] * 5
 
     # An archive of another classpath: the JVM would warn on stdout that it cannot use it.
     archive.unlink()
-    other = f"{kafka.home}/libs/kafka-tools-{kafka.home.name.split('-')[-1]}.jar:{home}/libs/*"
-    subprocess.run(
-        [
-            "java",
-            f"-XX:ArchiveClassesAtExit={archive}",
-            "-cp",
-            other,
-            "org.apache.kafka.tools.ClusterTool",
-            "cluster-id",
-            "--bootstrap-server",
-            kafka.bootstrap,
-        ],
-        capture_output=True,
-        timeout=120,
-        check=True,
-    )
+    tools_jar = next((kafka.home / "libs").glob("kafka-tools-[0-9]*.jar"))
+    write_class_data(kafka, archive, f"{tools_jar}:{home}/libs/*")
     assert healthy() == [f"-XX:SharedArchiveFile={archive}"] * 5
 
 
