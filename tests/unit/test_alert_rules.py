@@ -1,0 +1,93 @@
+"""monitoring/rules/lakefeed.yml: valid for Prometheus, every alert tested by promtool, over
+metrics the daemons really serve, with a runbook entry in docs/operations.md."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+from lakefeed.lab.local import fetched
+
+ROOT = Path(__file__).resolve().parents[2]
+RULES = ROOT / "monitoring" / "rules" / "lakefeed.yml"
+TESTS = ROOT / "monitoring" / "tests" / "lakefeed.yml"
+
+
+@pytest.fixture(scope="module")
+def promtool() -> Path:
+    return fetched(ROOT, "fetch-promtool")
+
+
+def alerts() -> list[dict]:
+    groups = yaml.safe_load(RULES.read_text(encoding="utf-8"))["groups"]
+    return [rule for group in groups for rule in group["rules"] if "alert" in rule]
+
+
+def test_rules_load_in_prometheus(promtool: Path) -> None:
+    done = subprocess.run(
+        [str(promtool), "check", "rules", str(RULES)], check=False, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert f"SUCCESS: {len(alerts())} rules found" in done.stdout
+
+
+def test_every_alert_passes_its_promtool_cases(promtool: Path) -> None:
+    done = subprocess.run(
+        [str(promtool), "test", "rules", TESTS.name],
+        cwd=TESTS.parent,
+        check=False,
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_every_alert_has_a_case_where_it_fires_and_one_where_it_does_not() -> None:
+    cases = [
+        check
+        for test in yaml.safe_load(TESTS.read_text(encoding="utf-8"))["tests"]
+        for check in test["alert_rule_test"]
+    ]
+    for rule in alerts():
+        mine = [c for c in cases if c["alertname"] == rule["alert"]]
+        assert any(c["exp_alerts"] for c in mine), f"{rule['alert']}: no case where it fires"
+        assert any(not c["exp_alerts"] for c in mine), f"{rule['alert']}: no quiet case"
+
+
+def served_metrics() -> dict[str, str]:
+    """Each metric the daemons register (prometheus_client), by name: Counter, Gauge, ..."""
+    found: dict[str, str] = {}
+    for path in (ROOT / "src" / "lakefeed").rglob("*.py"):
+        text = path.read_text(encoding="utf-8")
+        for kind, name in re.findall(r"\b(Counter|Gauge|Histogram)\(\s*\"(lakefeed_\w+)\"", text):
+            found[name] = kind
+    return found
+
+
+def test_rules_read_only_metrics_the_daemons_serve() -> None:
+    served = served_metrics()
+    assert "lakefeed_shipper_files" in served, "the scan of src/ for metrics found nothing"
+    for rule in alerts():
+        for name in set(re.findall(r"\blakefeed_\w+", rule["expr"])):
+            # prometheus_client serves a Counter `x` as `x_total`.
+            base = name.removesuffix("_total")
+            assert base in served, f"{rule['alert']}: no daemon serves {name}"
+            want = "Counter" if name.endswith("_total") else "Gauge"
+            assert served[base] == want, f"{rule['alert']}: {name} is a {served[base]}"
+
+
+def test_every_alert_has_its_runbook_entry() -> None:
+    text = (ROOT / "docs" / "operations.md").read_text(encoding="utf-8")
+    headings = {
+        re.sub(r"[^a-z0-9 -]", "", h.strip().lower()).replace(" ", "-")
+        for h in re.findall(r"^#+ (.+)$", text, flags=re.M)
+    }
+    for rule in alerts():
+        page, _, anchor = rule["annotations"]["runbook"].partition("#")
+        assert page == "docs/operations.md"
+        assert anchor == rule["alert"].lower(), f"{rule['alert']}: runbook anchor {anchor}"
+        assert anchor in headings, f"{rule['alert']}: docs/operations.md has no heading for it"
