@@ -20,6 +20,7 @@ import socket
 import subprocess
 import time
 import urllib.request
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -92,7 +93,8 @@ class LocalKafka:
     `security="sasl_ssl"`: the client listener is SASL_SSL with SCRAM-SHA-512 (users:
     `admin`, for the broker itself and `create_topic`, plus `users`, name -> password),
     the controller listener SSL with client certificates required, and the
-    StandardAuthorizer: `users` get nothing until ACLs grant it.
+    StandardAuthorizer: `users` get nothing until ACLs grant it. `jvm_options` go to the
+    broker's JVM (a java agent, for example).
     """
 
     def __init__(
@@ -102,8 +104,11 @@ class LocalKafka:
         heap: str = "768m",
         security: Literal["plaintext", "sasl_ssl"] = "plaintext",
         users: dict[str, str] | None = None,
+        *,
+        jvm_options: Sequence[str] = (),
     ) -> None:
         self.home = kafka_home
+        self.jvm_options = list(jvm_options)
         self.workdir = workdir
         self.heap = heap
         self.security = security
@@ -294,6 +299,7 @@ class LocalKafka:
         log = self.log.open("ab")
         self._log_from = log.tell()
         cmd = self.java("kafka.Kafka", str(self.props), heap=self.heap)
+        cmd[1:1] = self.jvm_options
         if self.security == "sasl_ssl":
             cmd.insert(1, f"-Djava.security.auth.login.config={self.jaas}")
         self.proc = subprocess.Popen(
