@@ -1,6 +1,7 @@
-"""monitoring/rules/: valid for Prometheus, every alert tested by promtool, with a runbook
-entry in docs/operations.md; lakefeed.yml reads only metrics the daemons really serve
-(kafka.yml's metrics are checked against a real broker: tests/integration/test_jmx_exporter.py)."""
+"""The monitoring role's rules (files/rules/): valid for Prometheus, every alert tested by
+promtool, with a runbook entry in docs/operations.md; lakefeed.yml reads only metrics the
+daemons really serve (kafka.yml's metrics are checked against a real broker:
+tests/integration/test_jmx_exporter.py)."""
 
 from __future__ import annotations
 
@@ -14,8 +15,8 @@ import yaml
 from lakefeed.lab.local import fetched
 
 ROOT = Path(__file__).resolve().parents[2]
-MONITORING = ROOT / "monitoring"
-# Each rule file has its promtool cases under the same name in monitoring/tests/.
+MONITORING = ROOT / "roles" / "monitoring" / "files"
+# Each rule file has its promtool cases under the same name in rules-tests/.
 RULE_FILES = ["lakefeed.yml", "kafka.yml"]
 
 
@@ -31,7 +32,7 @@ def alerts(name: str) -> list[dict]:
 
 def test_every_rule_file_has_its_cases() -> None:
     assert sorted(p.name for p in (MONITORING / "rules").glob("*.yml")) == sorted(RULE_FILES)
-    assert sorted(p.name for p in (MONITORING / "tests").glob("*.yml")) == sorted(RULE_FILES)
+    assert sorted(p.name for p in (MONITORING / "rules-tests").glob("*.yml")) == sorted(RULE_FILES)
 
 
 @pytest.mark.parametrize("name", RULE_FILES)
@@ -50,7 +51,7 @@ def test_rules_load_in_prometheus(promtool: Path, name: str) -> None:
 def test_every_alert_passes_its_promtool_cases(promtool: Path, name: str) -> None:
     done = subprocess.run(
         [str(promtool), "test", "rules", name],
-        cwd=MONITORING / "tests",
+        cwd=MONITORING / "rules-tests",
         check=False,
         capture_output=True,
         text=True,
@@ -60,7 +61,7 @@ def test_every_alert_passes_its_promtool_cases(promtool: Path, name: str) -> Non
 
 @pytest.mark.parametrize("name", RULE_FILES)
 def test_every_alert_has_a_case_where_it_fires_and_one_where_it_does_not(name: str) -> None:
-    tests = yaml.safe_load((MONITORING / "tests" / name).read_text(encoding="utf-8"))["tests"]
+    tests = yaml.safe_load((MONITORING / "rules-tests" / name).read_text(encoding="utf-8"))["tests"]
     cases = [check for test in tests for check in test["alert_rule_test"]]
     for rule in alerts(name):
         mine = [c for c in cases if c["alertname"] == rule["alert"]]
