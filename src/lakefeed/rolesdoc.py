@@ -13,7 +13,7 @@ from typing import Any
 import yaml
 
 # The order an operator meets them in: the base, the cluster, the daemons.
-ROLES = ("common", "kafka", "lakefeed", "collector", "archiver", "shipper")
+ROLES = ("common", "kafka", "lakefeed", "collector", "archiver", "shipper", "monitoring")
 
 HEADER = """\
 # Role variables

@@ -109,8 +109,10 @@ def generated(tmp_path_factory: pytest.TempPathFactory, home: Path) -> tuple[Aws
     (wheels / "lakefeed-1.0.0-py3-none-any.whl").write_bytes(b"only hashed")
     archive = tmp / "kafka.tgz"
     archive.write_bytes(b"only checked to exist")
+    agent = tmp / "jmx_prometheus_javaagent.jar"
+    agent.write_bytes(b"only checked to exist")
     runner = AwsRunner(target("aws", ROOT, tmp / "state"))
-    runner.write_inventory(OUTPUTS, wheels, archive)
+    runner.write_inventory(OUTPUTS, wheels, archive, agent)
     return runner, wheels
 
 
@@ -170,6 +172,26 @@ def test_clients_bootstrap_to_private_addresses_not_names(
     assert resolved["kafka-1"]["collector_bootstrap_servers"] == brokers
     assert resolved["kafka-2"]["archiver_bootstrap_servers"] == brokers
     assert resolved["kafka-3"]["kafka_advertised_host"] == "10.42.3.10"
+
+
+def test_the_nodes_get_the_jmx_exporter_from_this_machine(
+    generated: tuple[AwsRunner, Path],
+) -> None:
+    """EC2 hosts in private subnets may have no way out to Maven Central."""
+    runner, _ = generated
+    hosts = yaml.safe_load(runner.target.hosts_file.read_text())["all"]["vars"]
+    assert Path(hosts["kafka_jmx_exporter_local_jar"]).read_bytes() == b"only checked to exist"
+
+
+def test_prometheus_runs_on_the_pipeline_host_and_scrapes_private_addresses(
+    generated: tuple[AwsRunner, Path],
+) -> None:
+    runner, _ = generated
+    children = yaml.safe_load(runner.target.hosts_file.read_text())["all"]["children"]
+    assert list(children["monitoring"]["hosts"]) == ["kafka-2"]
+    for group in children.values():
+        for name, hv in group["hosts"].items():
+            assert hv["monitoring_target_address"] == f"10.42.{name.split('-')[1]}.10", name
 
 
 def test_node_ids_follow_the_terraform_outputs(resolved: dict[str, dict[str, Any]]) -> None:

@@ -33,6 +33,7 @@ from lakefeed.lab import hosts
 from lakefeed.runner.aws import kafka_ca_dir
 from lakefeed.runner.rehearsal import LABEL_STATE, PREFIX, api_client
 from tests.support.playbook import ansible_playbook
+from tests.support.waiting import wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -290,6 +291,49 @@ def test_hosts_are_the_instances_terraform_made(rehearsal: Rehearsal) -> None:
     brokers = json.loads(described.splitlines()[-1])["brokers"]
     assert sorted(b["broker"] for b in brokers) == [1, 2, 3], described
     assert all(d["error"] is None for b in brokers for d in b["logDirs"]), described
+
+
+def test_prometheus_scrapes_every_node_and_daemon_at_its_private_address(
+    rehearsal: Rehearsal,
+) -> None:
+    """No name resolves here, as in a VPC: Prometheus (on the pipeline's host) reaches each
+    Kafka node's JMX exporter and each daemon at its private address, through the ports
+    the security group opens to members."""
+    children = rehearsal.inventory()["all"]["children"]
+    (monitor,) = children["monitoring"]["hosts"]
+    assert monitor in children["archiver"]["hosts"]
+    private = {
+        name: hv["monitoring_target_address"] for name, hv in children["kafka"]["hosts"].items()
+    }
+    targets: list[dict[str, Any]] = []
+
+    def all_up() -> bool:
+        done = rehearsal.ssh(
+            monitor,
+            "python3 -c 'import urllib.request as u; "
+            'print(u.urlopen("http://127.0.0.1:9090/api/v1/targets").read().decode())\'',
+        )
+        assert done.returncode == 0, done
+        targets[:] = json.loads(done.stdout)["data"]["activeTargets"]
+        return bool(targets) and all(t["health"] == "up" for t in targets)
+
+    wait_for("every target scraped and up", all_up, 120, every=5)
+    by_job: dict[str, list[str]] = {}
+    for t in targets:
+        by_job.setdefault(t["labels"]["job"], []).append(t["scrapeUrl"])
+    assert sorted(by_job["kafka"]) == sorted(
+        f"http://{'127.0.0.1' if name == monitor else ip}:7071/metrics"
+        for name, ip in private.items()
+    ), targets
+    # The sample collector on kafka-1, the archiver and the shipper on the monitoring host.
+    collector = next(iter(children["collector"]["hosts"]))
+    assert sorted(by_job["lakefeed"]) == sorted(
+        [
+            f"http://{'127.0.0.1' if collector == monitor else private[collector]}:9101/metrics",
+            "http://127.0.0.1:9102/metrics",
+            "http://127.0.0.1:9103/metrics",
+        ]
+    ), targets
 
 
 def test_a_second_up_changes_nothing(rehearsal: Rehearsal) -> None:

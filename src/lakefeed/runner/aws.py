@@ -148,7 +148,11 @@ class AwsRunner:
         return tf.outputs()
 
     def write_inventory(
-        self, outputs: dict[str, Any], wheels: Path, kafka_archive: Path | None = None
+        self,
+        outputs: dict[str, Any],
+        wheels: Path,
+        kafka_archive: Path | None = None,
+        jmx_agent: Path | None = None,
     ) -> Path:
         try:
             inv = outputs["inventory"]
@@ -166,7 +170,12 @@ class AwsRunner:
             host = hosts[name]
             for group in host["groups"]:
                 entry = groups.setdefault(group, {"hosts": {}})
-                hv: dict[str, Any] = {"ansible_host": host["address"]}
+                # Prometheus scrapes every host at its private address (the security
+                # group opens the metrics ports to members only).
+                hv: dict[str, Any] = {
+                    "ansible_host": host["address"],
+                    "monitoring_target_address": host["private_ip"],
+                }
                 if group in ("kafka", "kafka_controller"):
                     node_id = host.get("node_id")
                     if not isinstance(node_id, int):
@@ -189,6 +198,14 @@ class AwsRunner:
                     if group == "kafka":
                         hv["kafka_broker_rack"] = host["availability_zone"]
                 entry["hosts"][name] = hv
+        if "monitoring" not in groups:
+            # Prometheus on the pipeline's host (the archiver's, unless a `pipeline` group
+            # names one), inside the cluster's security group.
+            for group in ("pipeline", "archiver", "kafka"):
+                if groups.get(group, {}).get("hosts"):
+                    first = next(iter(groups[group]["hosts"]))
+                    groups["monitoring"] = {"hosts": {first: dict(groups[group]["hosts"][first])}}
+                    break
         known_hosts = self.target.state.resolve() / "known_hosts"
         self.forget_replaced(hosts, known_hosts)
         common: dict[str, Any] = {
@@ -217,6 +234,10 @@ class AwsRunner:
             # prefers Apache's archive sets kafka_local_archive: "" and
             # kafka_archive_sha512 in inventories/aws/group_vars (they outrank this file).
             common["kafka_local_archive"] = str(kafka_archive)
+        if jmx_agent is not None:
+            # The JMX exporter's jar from Maven Central on this machine, copied to the
+            # nodes: they need no way out to the internet for it.
+            common["kafka_jmx_exporter_local_jar"] = str(jmx_agent)
         doc = {"all": {"vars": common, "children": groups}}
         path = self.target.hosts_file
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -299,9 +320,10 @@ class AwsRunner:
             "cached in ~/.cache/lakefeed)"
         )
         kafka_archive = fetched(self.root, "build-kafka-archive")
+        jmx_agent = fetched(self.root, "fetch-jmx-exporter")
         tf = self.terraform()
         outputs = self.provision(tf)
-        self.write_inventory(outputs, wheels, kafka_archive)
+        self.write_inventory(outputs, wheels, kafka_archive, jmx_agent)
         self.summary = {
             "env": self.target.name,
             "hosts": len(outputs["inventory"]["hosts"]),

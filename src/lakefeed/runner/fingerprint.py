@@ -7,7 +7,7 @@ settings, vaulted secrets as their ciphertext) and the controller files the inve
 names (`files`: what collector_files copies, a local Kafka archive). The Kafka version is
 reported on its own: it is read from the inventory, falling back to the role default.
 
-Each of site.yml's deploying plays (kafka, archive, collect) also gets a fingerprint of
+Each of site.yml's deploying plays (kafka, archive, collect, monitor) also gets a fingerprint of
 its own inputs, so a rollout runs only the plays whose inputs changed (`plays_to_run`):
 - the Ansible files: the play's playbook and the roles it includes (followed through
   include_role/import_role), plus what every play uses (site.yml, ansible.cfg, plugins/,
@@ -40,12 +40,14 @@ PLAYS = {
     "kafka": "playbooks/kafka.yml",
     "archive": "playbooks/archive.yml",
     "collect": "playbooks/collect.yml",
+    "monitor": "playbooks/monitor.yml",
 }
 # The inventory groups each play runs on.
 PLAY_GROUPS = {
     "kafka": ("kafka_controller", "kafka"),
     "archive": ("archiver", "shipper"),
     "collect": ("collector",),
+    "monitor": ("monitoring",),
 }
 # The service lines lakefeed_status reports (drift), by the play that deploys them.
 _SERVICE_PLAYS = (
@@ -53,6 +55,7 @@ _SERVICE_PLAYS = (
     ("lakefeed-archiver", "archive"),
     ("lakefeed-shipper", "archive"),
     ("lakefeed-collector", "collect"),
+    ("prometheus", "monitor"),
 )
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _INCLUDES = {

@@ -166,7 +166,9 @@ class LabRunner:
 
     # --- inventory -------------------------------------------------------------------
 
-    def write_inventory(self, endpoint: str, wheels: Path, kafka_archive: Path) -> None:
+    def write_inventory(
+        self, endpoint: str, wheels: Path, kafka_archive: Path, jmx_agent: Path
+    ) -> None:
         inv = self.lab.inventory()
         children = inv["all"]["children"]
         kafka_hosts = list(children["kafka"]["hosts"])
@@ -178,6 +180,9 @@ class LabRunner:
         children["collector"] = {"hosts": {kafka_hosts[0]: {}}}
         children["archiver"] = {"hosts": {self.archiver_host.hostname: {}}}
         children["shipper"] = {"hosts": {self.archiver_host.hostname: {}}}
+        # Prometheus beside MinIO, on a host of no other group: it watches the cluster
+        # from outside, as a monitoring host should.
+        children["monitoring"] = {"hosts": {self.lab.groups["s3"][0].hostname: {}}}
         self.target.generated_vars.parent.mkdir(parents=True, exist_ok=True)
         self.target.hosts_file.write_text(
             "# Written by `lakefeed up --env lab`; removed by `lakefeed down`.\n"
@@ -185,6 +190,7 @@ class LabRunner:
         )
         generated = {
             "kafka_local_archive": str(kafka_archive),
+            "kafka_jmx_exporter_local_jar": str(jmx_agent),
             "lakefeed_wheelhouse": str(wheels),
             "shipper_s3_endpoint_url": endpoint,
         }
@@ -228,15 +234,20 @@ class LabRunner:
     def up(self) -> int:
         kafka_archive = fetched(self.root, "build-kafka-archive")
         self.say(f"Kafka archive {kafka_archive.name} (from Maven Central jars)")
+        jmx_agent = fetched(self.root, "fetch-jmx-exporter")
         wheels = self.target.wheelhouse
         wheel = wheelhouse.build(self.root, wheels, wheelhouse.this_machine())
         self.say(f"wheelhouse {wheels} ({wheel.name})")
         self.provision()
         creds = self.s3_credentials()
         endpoint = self.start_s3(creds)
-        self.write_inventory(endpoint, wheels, kafka_archive)
+        self.write_inventory(endpoint, wheels, kafka_archive, jmx_agent)
         result = self.configure(wheel)
         self.smoke(creds)
+        monitor = self.lab.groups["s3"][0]
+        self.say(
+            f"Prometheus: http://{monitor.ip()}:9090/alerts (alerts), /targets (what it scrapes)"
+        )
         self.summary = summary = {
             "env": "lab",
             "hosts": len(self.lab.hosts),

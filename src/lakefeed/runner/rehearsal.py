@@ -432,9 +432,13 @@ class RehearsalRunner(AwsRunner):
         return outputs
 
     def write_inventory(
-        self, outputs: dict[str, Any], wheels: Path, kafka_archive: Path | None = None
+        self,
+        outputs: dict[str, Any],
+        wheels: Path,
+        kafka_archive: Path | None = None,
+        jmx_agent: Path | None = None,
     ) -> Path:
-        path = super().write_inventory(outputs, wheels, kafka_archive)
+        path = super().write_inventory(outputs, wheels, kafka_archive, jmx_agent)
         overrides = path.parent / "group_vars" / "all" / OVERRIDES
         overrides.parent.mkdir(parents=True, exist_ok=True)
         overrides.write_text(

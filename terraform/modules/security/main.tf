@@ -1,5 +1,5 @@
-# One group for every host of the cluster: members reach each other's Kafka listeners,
-# admins reach SSH, and nothing else comes in.
+# One group for every host of the cluster: members reach each other's Kafka listeners and
+# metrics, admins reach SSH, and nothing else comes in.
 resource "aws_security_group" "this" {
   #checkov:skip=CKV2_AWS_5:The caller attaches the group (envs/dev gives it to every instance through the cluster module); a module cannot attach its own output.
   # A prefix, not a fixed name: with create_before_destroy the replacement exists beside
@@ -20,6 +20,22 @@ resource "aws_security_group" "this" {
     description = "Kafka KRaft controller listener, from cluster members only"
     from_port   = var.kafka_ports.controller
     to_port     = var.kafka_ports.controller
+    protocol    = "tcp"
+    self        = true
+  }
+
+  ingress {
+    description = "Kafka metrics (JMX exporter), from cluster members only: Prometheus runs on one"
+    from_port   = var.kafka_ports.metrics
+    to_port     = var.kafka_ports.metrics
+    protocol    = "tcp"
+    self        = true
+  }
+
+  ingress {
+    description = "lakefeed daemons metrics and health, from cluster members only: Prometheus runs on one"
+    from_port   = var.lakefeed_metrics_ports.first
+    to_port     = var.lakefeed_metrics_ports.last
     protocol    = "tcp"
     self        = true
   }

@@ -34,16 +34,33 @@ variable "admin_cidrs" {
 }
 
 variable "kafka_ports" {
-  description = "Kafka's listener ports, reachable only from members of this security group: the client/broker listener and the KRaft controller listener."
+  description = "Kafka's ports, reachable only from members of this security group: the client/broker listener, the KRaft controller listener, and the JMX exporter's metrics (the kafka role's kafka_jmx_exporter_port)."
   type = object({
     broker     = optional(number, 9092)
     controller = optional(number, 9093)
+    metrics    = optional(number, 7071)
   })
   default = {}
 
   validation {
-    condition     = alltrue([for p in [var.kafka_ports.broker, var.kafka_ports.controller] : p >= 1024 && p <= 65535 && floor(p) == p]) && var.kafka_ports.broker != var.kafka_ports.controller
-    error_message = "kafka_ports.broker and kafka_ports.controller must be two different ports from 1024 to 65535."
+    condition = alltrue([
+      for p in [var.kafka_ports.broker, var.kafka_ports.controller, var.kafka_ports.metrics] : p >= 1024 && p <= 65535 && floor(p) == p
+    ]) && length(distinct([var.kafka_ports.broker, var.kafka_ports.controller, var.kafka_ports.metrics])) == 3
+    error_message = "kafka_ports.broker, kafka_ports.controller and kafka_ports.metrics must be three different ports from 1024 to 65535."
+  }
+}
+
+variable "lakefeed_metrics_ports" {
+  description = "The lakefeed daemons' /metrics and /healthz ports (collector instances from 9101 up, the archiver's 9102, the shipper's 9103), reachable only from members of this security group, where Prometheus runs."
+  type = object({
+    first = optional(number, 9101)
+    last  = optional(number, 9120)
+  })
+  default = {}
+
+  validation {
+    condition     = var.lakefeed_metrics_ports.first >= 1024 && var.lakefeed_metrics_ports.last <= 65535 && var.lakefeed_metrics_ports.first <= var.lakefeed_metrics_ports.last
+    error_message = "lakefeed_metrics_ports must be a range of ports from 1024 to 65535, first <= last."
   }
 }
 

@@ -87,7 +87,7 @@ def test_each_play_changes_only_with_its_own_inputs(tree: Path, wheel: Path) -> 
     inv = [tree / "inventories" / "lab"]
     group_vars = tree / "inventories/lab/group_vars/all/main.yml"
     base = fingerprint.desired(tree, inv, wheel)
-    assert set(base["plays"]) == {"kafka", "archive", "collect"}
+    assert set(base["plays"]) == {"kafka", "archive", "collect", "monitor"}
 
     def edit(change: object) -> set[str]:
         nonlocal base
@@ -100,14 +100,21 @@ def test_each_play_changes_only_with_its_own_inputs(tree: Path, wheel: Path) -> 
 
     # A daemon's own setting: its play only.
     assert edit(lambda v: v["archiver_rotate"].update(max_age_seconds=12)) == {"archive"}
-    # Collector instances also decide the topics and ACLs the kafka role makes.
-    assert edit(lambda v: v["collector_instances"].append({"name": "x"})) == {"kafka", "collect"}
+    # Collector instances also decide the topics and ACLs the kafka role makes, and
+    # what Prometheus scrapes.
+    assert edit(lambda v: v["collector_instances"].append({"name": "x"})) == {
+        "kafka",
+        "collect",
+        "monitor",
+    }
+    # Prometheus's own setting: the monitoring play only.
+    assert edit(lambda v: v.update(monitoring_retention_time="30d")) == {"monitor"}
     # A variable only a template reads counts where the template's variable counts.
     assert edit(lambda v: v.update(my_age=30)) == set()
     edit(lambda v: v["archiver_rotate"].update(max_age_seconds="{{ my_age }}"))
     assert edit(lambda v: v.update(my_age=31)) == {"archive"}
     # Ansible's own variables reach every play.
-    assert edit(lambda v: v.update(ansible_user="admin")) == {"kafka", "archive", "collect"}
+    assert edit(lambda v: v.update(ansible_user="admin")) == set(fingerprint.PLAYS)
 
     # Role files count for the plays including the role; shared playbooks for all.
     kafka_defaults = tree / "roles/kafka/defaults/main.yml"
@@ -121,7 +128,7 @@ def test_each_play_changes_only_with_its_own_inputs(tree: Path, wheel: Path) -> 
     record = tree / "playbooks/record.yml"
     record.write_text(record.read_text() + "# a change\n")
     after_record = fingerprint.desired(tree, inv, wheel)
-    assert _plays_changed(then, after_record) == {"kafka", "archive", "collect"}
+    assert _plays_changed(then, after_record) == set(fingerprint.PLAYS)
 
     # The build reaches the plays that install it (the lakefeed role), not Kafka's.
     wheel.write_bytes(b"another build")
@@ -131,11 +138,7 @@ def test_each_play_changes_only_with_its_own_inputs(tree: Path, wheel: Path) -> 
     # A vaulted file cannot be read: it counts for every play.
     vault = tree / "inventories/lab/group_vars/all/vault.yml"
     vault.write_text("$ANSIBLE_VAULT;1.1;AES256\n6162636465\n")
-    assert _plays_changed(rebuilt, fingerprint.desired(tree, inv, wheel)) == {
-        "kafka",
-        "archive",
-        "collect",
-    }
+    assert _plays_changed(rebuilt, fingerprint.desired(tree, inv, wheel)) == set(fingerprint.PLAYS)
 
 
 def test_an_inline_vault_value_counts_by_its_name(tree: Path, wheel: Path) -> None:
@@ -159,24 +162,24 @@ def test_a_role_named_by_a_template_means_every_role(tree: Path) -> None:
 
 
 def test_plays_a_host_needs() -> None:
-    want = {"plays": {"kafka": "k2", "archive": "a1", "collect": "c1"}}
-    current = {"plays": {"kafka": "k2", "archive": "a1", "collect": "c1"}}
+    want = {"plays": {"kafka": "k2", "archive": "a1", "collect": "c1", "monitor": "m1"}}
+    current = {"plays": {"kafka": "k2", "archive": "a1", "collect": "c1", "monitor": "m1"}}
     assert fingerprint.plays_to_run(want, current) == set()
     assert fingerprint.plays_to_run(want, {"plays": {**current["plays"], "kafka": "k1"}}) == {
         "kafka"
     }
     # No record, or one written before plays had fingerprints: everything.
-    assert fingerprint.plays_to_run(want, None) == {"kafka", "archive", "collect"}
-    assert fingerprint.plays_to_run(want, {"fingerprint": "f"}) == {"kafka", "archive", "collect"}
+    assert fingerprint.plays_to_run(want, None) == set(fingerprint.PLAYS)
+    assert fingerprint.plays_to_run(want, {"fingerprint": "f"}) == set(fingerprint.PLAYS)
     # Drift: the play deploying the service; a service it does not know: everything.
     drift = ["lakefeed-shipper: build b1, deployed b2", "lakefeed-collector@x is failed"]
     assert fingerprint.plays_to_run(want, current, drift) == {"archive", "collect"}
     assert fingerprint.plays_to_run(want, current, ["kafka: config changed"]) == {"kafka"}
-    assert fingerprint.plays_to_run(want, current, ["something-new is failed"]) == {
-        "kafka",
-        "archive",
-        "collect",
-    }
+    assert fingerprint.plays_to_run(want, current, ["prometheus is failed"]) == {"monitor"}
+    assert fingerprint.plays_to_run(want, current, ["something-new is failed"]) == set(
+        fingerprint.PLAYS
+    )
+    assert fingerprint.plays_to_run(want, None, groups=["monitoring"]) == {"monitor"}
     # A host's groups leave out the plays that do not run on it.
     assert fingerprint.plays_to_run(want, None, groups=["kafka", "shipper"]) == {"kafka", "archive"}
     assert fingerprint.plays_to_run(want, None, groups=["kafka_controller"]) == {"kafka"}
