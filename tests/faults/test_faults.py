@@ -26,6 +26,7 @@ import os
 import random
 import sys
 import time
+import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -36,6 +37,7 @@ import pytest
 from botocore.exceptions import BotoCoreError, ClientError
 
 from lakefeed.lab.hosts import LabHost, podman
+from lakefeed.runner import status
 from lakefeed.runner.lab import LabRunner
 from lakefeed.runner.rollout import Rollout
 from lakefeed.runner.targets import target
@@ -232,6 +234,63 @@ def test_the_active_controller_killed(suite: Suite) -> None:
         wait_for("kafka restarted by systemd", lambda: unit_active(host, "kafka"), 120, every=POLL)
         wait_kafka_healthy(other, 240)
         sc.notes["healthy_after_seconds"] = round(time.monotonic() - killed, 1)
+
+
+# The monitoring role's defaults: scrape and evaluate every 15 s.
+SCRAPE = 15
+
+
+def _kafka_node_down(suite: Suite, instance: str) -> set[str]:
+    """The states of KafkaNodeDown for one node in Prometheus on the lab's monitoring
+    host (its HTTP API, as an operator's browser or `lakefeed status` reads it)."""
+    url = f"http://{suite.s3.ip()}:9090/api/v1/alerts"
+    with urllib.request.urlopen(url, timeout=10) as resp:
+        alerts = json.load(resp)["data"]["alerts"]
+    return {
+        a["state"]
+        for a in alerts
+        if a["labels"].get("alertname") == "KafkaNodeDown"
+        and a["labels"].get("instance") == instance
+    }
+
+
+def test_a_stopped_broker_fires_kafka_node_down_until_it_is_back(suite: Suite) -> None:
+    """Prometheus sees a broker stopped as an operator would: KafkaNodeDown fires once its
+    `for:` (1 minute) has passed, plus a scrape to see the node gone and an evaluation;
+    `lakefeed status` lists it under its table while it fires; it resolves once the node
+    is back."""
+    host, _ = _victim(suite, avoid_leader=True)
+    instance = f"{host.hostname}:7071"
+    assert _kafka_node_down(suite, instance) == set()
+    with suite.scenario("one broker stopped: KafkaNodeDown fires, then resolves") as sc:
+        stopped = time.monotonic()
+        host.exec("systemctl", "stop", "kafka")
+        try:
+            wait_for(
+                f"KafkaNodeDown firing for {instance}",
+                lambda: _kafka_node_down(suite, instance) == {"firing"},
+                60 + SCRAPE + SCRAPE + 30,  # the slack: a 2-core machine under load
+                every=POLL,
+            )
+            sc.notes["fired_after_seconds"] = round(time.monotonic() - stopped, 1)
+            out = io.StringIO()
+            assert status.status(suite.lab.target, out) == 1, out.getvalue()
+            shown = out.getvalue().split("alerts firing", 1)
+            assert len(shown) == 2, out.getvalue()
+            assert any(
+                line.split()[:2] == ["KafkaNodeDown", instance] for line in shown[1].splitlines()
+            ), out.getvalue()
+        finally:
+            host.exec("systemctl", "start", "kafka")
+        started = time.monotonic()
+        wait_for(
+            f"KafkaNodeDown resolved for {instance}",
+            lambda: _kafka_node_down(suite, instance) == set(),
+            120,
+            every=POLL,
+        )
+        sc.notes["resolved_after_seconds"] = round(time.monotonic() - started, 1)
+        wait_kafka_healthy(host, 240)
 
 
 def test_the_archiver_host_stopped_for_a_minute(suite: Suite) -> None:

@@ -101,3 +101,49 @@ def test_stale_lines_name_every_service_not_running_what_is_deployed() -> None:
         "lakefeed-collector@b did not report what it runs (no /healthz answer)",
     ]
     assert mod.stale(services[:2]) == []
+
+
+def test_status_reports_only_the_alerts_firing_oldest_first() -> None:
+    """Prometheus's /api/v1/alerts lists pending alerts too (their `for:` not yet over):
+    they are not shown."""
+    body = {
+        "status": "success",
+        "data": {
+            "alerts": [
+                {
+                    "labels": {"alertname": "ShipperUploadsFailing", "instance": "k2:9103"},
+                    "annotations": {"summary": "uploads failing"},
+                    "state": "firing",
+                    "activeAt": "2026-12-07T00:12:00Z",
+                },
+                {
+                    "labels": {"alertname": "KafkaNodeDown", "instance": "k1:7071"},
+                    "state": "pending",
+                    "activeAt": "2026-12-07T00:13:00Z",
+                },
+                {
+                    "labels": {
+                        "alertname": "KafkaNodeDown",
+                        "instance": "k2:7071",
+                        "severity": "critical",
+                    },
+                    "annotations": {"summary": "k2 down"},
+                    "state": "firing",
+                    "activeAt": "2026-12-07T00:11:00Z",
+                },
+            ]
+        },
+    }
+    got = status_module().firing(body)
+    assert [(a["alert"], a["instance"]) for a in got] == [
+        ("KafkaNodeDown", "k2:7071"),
+        ("ShipperUploadsFailing", "k2:9103"),
+    ]
+    assert got[0] == {
+        "alert": "KafkaNodeDown",
+        "severity": "critical",
+        "instance": "k2:7071",
+        "since": "2026-12-07T00:11:00Z",
+        "summary": "k2 down",
+    }
+    assert status_module().firing(None) == []

@@ -48,6 +48,12 @@ options:
         reads only the fingerprints and leaves it out; the site.yml health gates ask it.
     type: bool
     default: true
+  prometheus_port:
+    description:
+      - The monitoring role's monitoring_port. Where Prometheus runs (the `monitoring`
+        group), it is reported as a service, with the alerts firing (its /api/v1/alerts).
+    type: int
+    default: 9090
   groups:
     description:
       - The host's inventory groups (`group_names`), returned as given, so `rollout` knows
@@ -75,7 +81,7 @@ def unit_state(unit):
             "show",
             unit,
             "-p",
-            "LoadState,ActiveState,SubState,MainPID,ActiveEnterTimestamp",
+            "LoadState,ActiveState,SubState,MainPID,ActiveEnterTimestamp,UnitFileState",
         ],
         capture_output=True,
         text=True,
@@ -88,6 +94,7 @@ def unit_state(unit):
         "sub": props.get("SubState", ""),
         "pid": int(props.get("MainPID") or 0),
         "since": props.get("ActiveEnterTimestamp", ""),
+        "enabled": props.get("UnitFileState") == "enabled",
     }
 
 
@@ -104,6 +111,70 @@ def healthz(port, timeout):
         return exc.code, body
     except (OSError, ValueError) as exc:
         return 0, {"error": str(exc)}
+
+
+def local_json(port, path, timeout):
+    """GET http://127.0.0.1:<port><path>: (status, parsed body or None); status 0 when
+    nothing answered."""
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{int(port)}{path}", timeout=timeout) as resp:
+            return resp.status, json.loads(resp.read().decode() or "null")
+    except urllib.error.HTTPError as exc:
+        return exc.code, None
+    except (OSError, ValueError):
+        return 0, None
+
+
+def package_version(name):
+    proc = subprocess.run(
+        ["dpkg-query", "--show", "--showformat=${Version}", name],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return proc.stdout.strip() if proc.returncode == 0 else ""
+
+
+def firing(body):
+    """The firing alerts of a /api/v1/alerts answer, oldest first."""
+    alerts = []
+    for alert in ((body or {}).get("data") or {}).get("alerts", []):
+        if alert.get("state") != "firing":
+            continue
+        labels = alert.get("labels", {})
+        alerts.append(
+            {
+                "alert": labels.get("alertname", ""),
+                "severity": labels.get("severity", ""),
+                "instance": labels.get("instance", ""),
+                "since": alert.get("activeAt", ""),
+                "summary": alert.get("annotations", {}).get("summary", ""),
+            }
+        )
+    return sorted(alerts, key=lambda a: (a["since"], a["alert"], a["instance"]))
+
+
+def prometheus_entry(port, timeout):
+    """Prometheus as a service line, with the alerts firing; None where it is not set up."""
+    state = unit_state("prometheus.service")
+    if not (state["loaded"] and state["enabled"]):
+        return None
+    entry = {"service": "prometheus", "version": package_version("prometheus"), **state}
+    if state["active"] != "active":
+        entry.update(healthy=False, health="not running", alerts=[])
+        return entry
+    ready, _ = local_json(port, "/-/ready", timeout)
+    code, body = local_json(port, "/api/v1/alerts", timeout)
+    entry["healthy"] = ready == 200 and code == 200
+    entry["alerts"] = firing(body) if code == 200 and isinstance(body, dict) else []
+    entry["health"] = (
+        f"{len(entry['alerts'])} alert(s) firing"
+        if entry["healthy"]
+        else f"not ready (HTTP {ready or 'no answer'})"
+    )
+    # The role reloads it whenever it writes its config: nothing to restart, no drift.
+    entry["drift"] = []
+    return entry
 
 
 def link_name(path):
@@ -137,6 +208,31 @@ def kafka_pending_marker(data_dir):
     return os.path.join(os.path.dirname(data_dir), ".lakefeed-restart-pending")
 
 
+def daemon_entries(module, p):
+    """A service line per daemon the daemon roles registered on this host."""
+    entries = []
+    build = link_name(p["lakefeed_current"])
+    for path in sorted(glob.glob(os.path.join(p["services_dir"], "*.json"))):
+        try:
+            with open(path, encoding="utf-8") as f:
+                reg = json.load(f)
+        except (OSError, ValueError) as exc:
+            module.fail_json(msg=f"cannot read {path}: {exc}")
+        entry = {"service": reg["service"], "version": build, **unit_state(reg["unit"])}
+        entry["deployed"] = {"build": build, "config": file_digest(reg.get("config", ""))}
+        if entry["active"] == "active":
+            code, body = healthz(reg["port"], p["timeout"])
+            entry["healthy"] = code == 200
+            entry["health"] = body
+            entry["running"] = body.get("running")
+            entry["drift"] = daemon_drift(entry["deployed"], entry["running"])
+        else:
+            entry["healthy"] = False
+            entry["health"] = {"status": "not running"}
+        entries.append(entry)
+    return entries
+
+
 def main():
     module = AnsibleModule(
         argument_spec={
@@ -148,6 +244,7 @@ def main():
             "kafka_data_dir": {"type": "path", "default": "/var/lib/kafka/data"},
             "kafka_health": {"type": "bool", "default": True},
             "groups": {"type": "list", "elements": "str", "default": []},
+            "prometheus_port": {"type": "int", "default": 9090},
         },
         supports_check_mode=True,
     )
@@ -174,25 +271,11 @@ def main():
             entry["health"] = "not running"
         services.append(entry)
 
-    build = link_name(p["lakefeed_current"])
-    for path in sorted(glob.glob(os.path.join(p["services_dir"], "*.json"))):
-        try:
-            with open(path, encoding="utf-8") as f:
-                reg = json.load(f)
-        except (OSError, ValueError) as exc:
-            module.fail_json(msg=f"cannot read {path}: {exc}")
-        entry = {"service": reg["service"], "version": build, **unit_state(reg["unit"])}
-        entry["deployed"] = {"build": build, "config": file_digest(reg.get("config", ""))}
-        if entry["active"] == "active":
-            code, body = healthz(reg["port"], p["timeout"])
-            entry["healthy"] = code == 200
-            entry["health"] = body
-            entry["running"] = body.get("running")
-            entry["drift"] = daemon_drift(entry["deployed"], entry["running"])
-        else:
-            entry["healthy"] = False
-            entry["health"] = {"status": "not running"}
-        services.append(entry)
+    services.extend(daemon_entries(module, p))
+
+    prometheus = prometheus_entry(p["prometheus_port"], p["timeout"])
+    if prometheus is not None:
+        services.append(prometheus)
 
     deployed = None
     try:

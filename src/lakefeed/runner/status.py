@@ -88,7 +88,7 @@ def _version(svc: dict[str, Any]) -> str:
 
 def _detail(svc: dict[str, Any]) -> str:
     health = svc.get("health")
-    if svc["service"] == "kafka":
+    if svc["service"] in ("kafka", "prometheus"):
         return " ".join(filter(None, (_drift(svc), str(health or ""))))
     if not isinstance(health, dict):
         return _drift(svc)
@@ -135,10 +135,39 @@ def render(reports: dict[str, HostReport], out: TextIO) -> None:
         out.write(f"  {r[5]}\n".rstrip() + "\n")
 
 
+def alerts(reports: dict[str, HostReport]) -> list[dict[str, Any]]:
+    """The alerts firing, as each monitoring host's Prometheus reports them."""
+    return [
+        {"prometheus": rep.host, **alert}
+        for rep in reports.values()
+        for svc in rep.services
+        if svc["service"] == "prometheus"
+        for alert in svc.get("alerts", [])
+    ]
+
+
+def render_alerts(firing: list[dict[str, Any]], out: TextIO) -> None:
+    """Under the table: each alert firing, oldest first, with the line of
+    docs/operations.md ("Alerts") that says what to do."""
+    if not firing:
+        return
+    out.write(f"\nalerts firing ({len(firing)}; what to do: docs/operations.md#alerts):\n")
+    rows = [
+        (a["alert"], a["instance"], f"since {a['since'][:19].replace('T', ' ')}", a["summary"])
+        for a in firing
+    ]
+    widths = [max(len(r[i]) for r in rows) for i in range(3)]
+    for r in rows:
+        out.write("  " + "  ".join(c.ljust(w) for c, w in zip(r[:3], widths, strict=True)))
+        out.write(f"  {r[3]}".rstrip() + "\n")
+
+
 def status(target: Target, out: TextIO, as_json: bool = False) -> int:
     """Exit 0 when every service on every host is up, healthy and runs what is deployed
-    (no drift), 1 otherwise."""
+    (no drift), 1 otherwise. Alerts firing are shown and do not change the exit code: they
+    name the services that fail, or warn of what has not failed yet."""
     reports = collect(target)
+    firing = alerts(reports)
     healthy = all(
         rep.reachable and rep.services and all(s.get("healthy") for s in rep.services)
         for rep in reports.values()
@@ -150,6 +179,7 @@ def status(target: Target, out: TextIO, as_json: bool = False) -> int:
             "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             "healthy": healthy,
             "drift": drift,
+            "alerts": firing,
             "hosts": {
                 h: {
                     "reachable": r.reachable,
@@ -163,6 +193,7 @@ def status(target: Target, out: TextIO, as_json: bool = False) -> int:
         out.write(json.dumps(doc, indent=2) + "\n")
     else:
         render(reports, out)
+        render_alerts(firing, out)
         if drift:
             out.write(
                 "\nnot running what is deployed (`lakefeed rollout` restarts them):\n  "
