@@ -102,6 +102,11 @@ def test_aws_hosts_are_scraped_at_their_private_addresses(tmp_path: Path) -> Non
         "kafka-2:9102": ("127.0.0.1:9102", "archiver", None),
         "kafka-2:9103": ("127.0.0.1:9103", "shipper", None),
     }
+    assert {i: a for i, (a, _) in targets(config, "node").items()} == {
+        "kafka-1:9100": "10.0.1.10:9100",
+        "kafka-2:9100": "127.0.0.1:9100",
+        "kafka-3:9100": "10.0.3.10:9100",
+    }
     assert config["rule_files"] == ["/etc/prometheus/lakefeed-rules/*.yml"]
     assert "alerting" not in config
 
@@ -115,12 +120,12 @@ def test_lab_names_ports_alertmanager_and_extra_jobs(tmp_path: Path) -> None:
         "archiver": {"lf-lab-kafka1": {"archiver_metrics_port": 9192}},
         "monitoring": {"lf-lab-s31": {}},
     }
-    node = {"job_name": "node", "static_configs": [{"targets": ["10.0.1.5:9100"]}]}
+    mine = {"job_name": "my-api", "static_configs": [{"targets": ["10.0.1.5:8080"]}]}
     config = render(
         tmp_path,
         groups,
         monitoring_alertmanager=True,
-        monitoring_extra_scrape_configs=[node],
+        monitoring_extra_scrape_configs=[mine],
         monitoring_kafka_metrics_port=17071,
     )
     assert {a for a, _ in targets(config, "kafka").values()} == {
@@ -129,9 +134,9 @@ def test_lab_names_ports_alertmanager_and_extra_jobs(tmp_path: Path) -> None:
     }
     assert [a for a, _ in targets(config, "lakefeed").values()] == ["lf-lab-kafka1:9192"]
     assert config["alerting"]["alertmanagers"][0]["static_configs"][0]["targets"] == [
-        "127.0.0.1:9093"
+        "127.0.0.1:9094"
     ]
-    assert config["scrape_configs"][-1] == node
+    assert config["scrape_configs"][-1] == mine
 
 
 @pytest.mark.integration
@@ -139,3 +144,4 @@ def test_a_cluster_without_daemons_still_loads(tmp_path: Path) -> None:
     config = render(tmp_path, {"kafka": {"k1": {}}, "monitoring": {"m1": {}}})
     assert targets(config, "lakefeed") == {}
     assert list(targets(config, "kafka")) == ["k1:7071"]
+    assert sorted(targets(config, "node")) == ["k1:9100", "m1:9100"]

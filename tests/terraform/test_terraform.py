@@ -386,9 +386,10 @@ def test_hosts_require_imdsv2_and_encrypt_every_volume(deployed: Deployed) -> No
         assert root["Size"] == 20
 
     rules = {(p["FromPort"], p["ToPort"]): p for p in sg[0]["IpPermissions"]}
-    assert set(rules) == {(9092, 9092), (9093, 9093), (7071, 7071), (9101, 9120), (22, 22)}
-    for members_only in ((9092, 9092), (9093, 9093), (7071, 7071), (9101, 9120)):
-        rule = rules[members_only]
+    members_only = {(9092, 9092), (9093, 9093), (7071, 7071), (9100, 9100), (9101, 9120)}
+    assert set(rules) == members_only | {(22, 22)}
+    for ports in members_only:
+        rule = rules[ports]
         assert rule["IpRanges"] == [] and rule.get("Ipv6Ranges", []) == []
         assert [p["GroupId"] for p in rule["UserIdGroupPairs"]] == [sg_id]
     assert sorted(r["CidrIp"] for r in rules[(22, 22)]["IpRanges"]) == sorted(ADMIN_CIDRS)

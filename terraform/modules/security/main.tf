@@ -41,6 +41,14 @@ resource "aws_security_group" "this" {
   }
 
   ingress {
+    description = "Host metrics (node exporter), from cluster members only: Prometheus runs on one"
+    from_port   = 9100
+    to_port     = 9100
+    protocol    = "tcp"
+    self        = true
+  }
+
+  ingress {
     description = "SSH from admin ranges (Ansible)"
     from_port   = 22
     to_port     = 22

@@ -10,15 +10,15 @@ run "kafka_only_from_members_ssh_only_from_admins" {
   command = plan
 
   assert {
-    condition     = length(aws_security_group.this.ingress) == 5
-    error_message = "Exactly five ingress rules: Kafka broker, Kafka controller, Kafka metrics, lakefeed metrics, SSH."
+    condition     = length(aws_security_group.this.ingress) == 6
+    error_message = "Exactly six ingress rules: Kafka broker, Kafka controller, Kafka metrics, lakefeed metrics, host metrics, SSH."
   }
   assert {
     condition = alltrue([
       for r in aws_security_group.this.ingress : r.self == true && length(coalesce(r.cidr_blocks, [])) == 0 && length(coalesce(r.ipv6_cidr_blocks, [])) == 0 && length(coalesce(r.security_groups, [])) == 0
-      if contains([9092, 9093, 7071, 9101], r.from_port)
-    ]) && length([for r in aws_security_group.this.ingress : r if contains([9092, 9093, 7071], r.from_port) && r.to_port == r.from_port]) == 3 && one([for r in aws_security_group.this.ingress : r.to_port if r.from_port == 9101]) == 9120
-    error_message = "Kafka ports 9092, 9093, the metrics' 7071 and the daemons' 9101-9120 must be open to members of the group only."
+      if contains([9092, 9093, 7071, 9101, 9100], r.from_port)
+    ]) && length([for r in aws_security_group.this.ingress : r if contains([9092, 9093, 7071, 9100], r.from_port) && r.to_port == r.from_port]) == 4 && one([for r in aws_security_group.this.ingress : r.to_port if r.from_port == 9101]) == 9120
+    error_message = "Kafka ports 9092, 9093, the metrics ports 7071, 9100 and the daemons' 9101-9120 must be open to members of the group only."
   }
   assert {
     condition = one([
@@ -49,7 +49,7 @@ run "custom_kafka_ports_and_tags" {
   }
 
   assert {
-    condition     = sort([for r in aws_security_group.this.ingress : tostring(r.from_port)]) == tolist(["17071", "19092", "19093", "22", "9101"])
+    condition     = sort([for r in aws_security_group.this.ingress : tostring(r.from_port)]) == tolist(["17071", "19092", "19093", "22", "9100", "9101"])
     error_message = "kafka_ports must set the Kafka rules' ports."
   }
   assert {
