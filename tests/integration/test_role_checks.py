@@ -22,8 +22,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def inventory(tmp_path: Path, drop: str = "", extra: dict[str, Any] | None = None) -> Path:
-    """Three Kafka nodes, the collector on n1, archiver and shipper on n2: valid vars,
-    less `drop`, plus `extra`."""
+    """Three Kafka nodes, the collector on n1, archiver, shipper and Prometheus on n2 (as
+    on AWS): valid vars, less `drop`, plus `extra`."""
     wheelhouse = tmp_path / "wheelhouse"
     wheelhouse.mkdir(exist_ok=True)
     (wheelhouse / "lakefeed-1.0.0-py3-none-any.whl").write_bytes(b"only hashed")
@@ -57,6 +57,7 @@ def inventory(tmp_path: Path, drop: str = "", extra: dict[str, Any] | None = Non
                 "collector": {"hosts": {"n1": None}},
                 "archiver": {"hosts": {"n2": None}},
                 "shipper": {"hosts": {"n2": None}},
+                "monitoring": {"hosts": {"n2": None}},
             },
         }
     }
@@ -121,6 +122,7 @@ def test_good_variables_pass_the_checks(tmp_path: Path, monkeypatch: pytest.Monk
         "collector_instance",
         "archiver_topic",
         "shipper_s3_buckets",
+        "monitoring_retention",
     ],
 )
 def test_a_misspelt_variable_is_refused_by_name(tmp_path: Path, key: str) -> None:
@@ -139,6 +141,7 @@ def test_a_misspelt_variable_is_refused_by_name(tmp_path: Path, key: str) -> Non
         ("collector_instances", {"name": "not a list"}),
         ("archiver_min_free_bytes", "lots"),
         ("shipper_concurrency", "four"),
+        ("monitoring_port", "ninety"),
     ],
 )
 def test_a_wrong_type_is_refused_by_name(tmp_path: Path, key: str, value: object) -> None:
@@ -311,3 +314,34 @@ def test_a_login_that_would_bypass_the_acls_is_refused(
     rc, report = site(inventory(tmp_path, extra=secured(tmp_path, **more)))
     assert rc != 0
     assert_stopped_in_the_checks(report, "bypasses every ACL")
+
+
+@pytest.mark.parametrize(
+    ("extra", "named"),
+    [
+        # Prometheus refuses two jobs of one name; the role's own are taken.
+        (
+            {"monitoring_extra_scrape_configs": [{"job_name": "node", "static_configs": []}]},
+            "monitoring_extra_scrape_configs",
+        ),
+        # Alertmanager would start with a route to nowhere.
+        (
+            {
+                "monitoring_alertmanager": True,
+                "monitoring_alertmanager_config": {"route": {"receiver": "pager"}, "receivers": []},
+            },
+            "monitoring_alertmanager_config",
+        ),
+        # The monitoring host (n2) is a Kafka node: 9093 is its controller port.
+        (
+            {"monitoring_alertmanager": True, "monitoring_alertmanager_port": 9093},
+            "monitoring_alertmanager_port",
+        ),
+    ],
+)
+def test_a_monitoring_setting_that_cannot_work_is_refused(
+    tmp_path: Path, extra: dict[str, Any], named: str
+) -> None:
+    rc, report = site(inventory(tmp_path, extra=extra))
+    assert rc != 0
+    assert_stopped_in_the_checks(report, named)
