@@ -17,7 +17,7 @@ from lakefeed.lab.local import fetched
 ROOT = Path(__file__).resolve().parents[2]
 MONITORING = ROOT / "roles" / "monitoring" / "files"
 # Each rule file has its promtool cases under the same name in rules-tests/.
-RULE_FILES = ["lakefeed.yml", "kafka.yml"]
+RULE_FILES = ["lakefeed.yml", "kafka.yml", "node.yml"]
 
 
 @pytest.fixture(scope="module")
