@@ -1,5 +1,16 @@
 # One group for every host of the cluster: members reach each other's Kafka listeners and
 # metrics, admins reach SSH, and nothing else comes in.
+locals {
+  # Rule description => [first port, last port].
+  members_only = {
+    "Kafka broker listener"                       = [var.kafka_ports.broker, var.kafka_ports.broker]
+    "Kafka KRaft controller listener"             = [var.kafka_ports.controller, var.kafka_ports.controller]
+    "Kafka metrics (JMX exporter) for Prometheus" = [var.kafka_ports.metrics, var.kafka_ports.metrics]
+    "lakefeed daemons metrics for Prometheus"     = [var.lakefeed_metrics_ports.first, var.lakefeed_metrics_ports.last]
+    "Host metrics (node exporter) for Prometheus" = [9100, 9100]
+  }
+}
+
 resource "aws_security_group" "this" {
   #checkov:skip=CKV2_AWS_5:The caller attaches the group (envs/dev gives it to every instance through the cluster module); a module cannot attach its own output.
   # A prefix, not a fixed name: with create_before_destroy the replacement exists beside
@@ -8,44 +19,17 @@ resource "aws_security_group" "this" {
   description = "lakefeed cluster: Kafka between members, SSH from admin ranges"
   vpc_id      = var.vpc_id
 
-  ingress {
-    description = "Kafka broker listener, from cluster members only"
-    from_port   = var.kafka_ports.broker
-    to_port     = var.kafka_ports.broker
-    protocol    = "tcp"
-    self        = true
-  }
-
-  ingress {
-    description = "Kafka KRaft controller listener, from cluster members only"
-    from_port   = var.kafka_ports.controller
-    to_port     = var.kafka_ports.controller
-    protocol    = "tcp"
-    self        = true
-  }
-
-  ingress {
-    description = "Kafka metrics (JMX exporter), from cluster members only: Prometheus runs on one"
-    from_port   = var.kafka_ports.metrics
-    to_port     = var.kafka_ports.metrics
-    protocol    = "tcp"
-    self        = true
-  }
-
-  ingress {
-    description = "lakefeed daemons metrics and health, from cluster members only: Prometheus runs on one"
-    from_port   = var.lakefeed_metrics_ports.first
-    to_port     = var.lakefeed_metrics_ports.last
-    protocol    = "tcp"
-    self        = true
-  }
-
-  ingress {
-    description = "Host metrics (node exporter), from cluster members only: Prometheus runs on one"
-    from_port   = 9100
-    to_port     = 9100
-    protocol    = "tcp"
-    self        = true
+  # Cluster members only (the group itself): Kafka's listeners and what Prometheus, on
+  # one of the members, scrapes.
+  dynamic "ingress" {
+    for_each = local.members_only
+    content {
+      description = "${ingress.key}, from cluster members only"
+      from_port   = ingress.value[0]
+      to_port     = ingress.value[1]
+      protocol    = "tcp"
+      self        = true
+    }
   }
 
   ingress {
