@@ -113,16 +113,16 @@ def healthz(port, timeout):
         return 0, {"error": str(exc)}
 
 
-def local_json(port, path, timeout):
-    """GET http://127.0.0.1:<port><path>: (status, parsed body or None); status 0 when
-    nothing answered."""
+def local_get(port, path, timeout):
+    """GET http://127.0.0.1:<port><path>: (status, body text); status 0 when nothing
+    answered."""
     try:
         with urllib.request.urlopen(f"http://127.0.0.1:{int(port)}{path}", timeout=timeout) as resp:
-            return resp.status, json.loads(resp.read().decode() or "null")
+            return resp.status, resp.read().decode(errors="replace")
     except urllib.error.HTTPError as exc:
-        return exc.code, None
-    except (OSError, ValueError):
-        return 0, None
+        return exc.code, ""
+    except OSError:
+        return 0, ""
 
 
 def package_version(name):
@@ -154,6 +154,26 @@ def firing(body):
     return sorted(alerts, key=lambda a: (a["since"], a["alert"], a["instance"]))
 
 
+def prometheus_report(port, timeout):
+    """What Prometheus on this host says of itself: ready (/-/ready answers plain text),
+    and the alerts firing (/api/v1/alerts)."""
+    ready, _ = local_get(port, "/-/ready", timeout)
+    code, text = local_get(port, "/api/v1/alerts", timeout)
+    try:
+        body = json.loads(text) if code == 200 else None
+    except ValueError:
+        body = None
+    healthy = ready == 200 and isinstance(body, dict)
+    alerts = firing(body) if healthy else []
+    if healthy:
+        health = f"{len(alerts)} alert(s) firing"
+    elif ready != 200:
+        health = f"not ready (HTTP {ready or 'no answer'})"
+    else:
+        health = f"no alerts from its API (HTTP {code or 'no answer'})"
+    return {"healthy": healthy, "health": health, "alerts": alerts}
+
+
 def prometheus_entry(port, timeout):
     """Prometheus as a service line, with the alerts firing; None where it is not set up."""
     state = unit_state("prometheus.service")
@@ -163,15 +183,7 @@ def prometheus_entry(port, timeout):
     if state["active"] != "active":
         entry.update(healthy=False, health="not running", alerts=[])
         return entry
-    ready, _ = local_json(port, "/-/ready", timeout)
-    code, body = local_json(port, "/api/v1/alerts", timeout)
-    entry["healthy"] = ready == 200 and code == 200
-    entry["alerts"] = firing(body) if code == 200 and isinstance(body, dict) else []
-    entry["health"] = (
-        f"{len(entry['alerts'])} alert(s) firing"
-        if entry["healthy"]
-        else f"not ready (HTTP {ready or 'no answer'})"
-    )
+    entry.update(prometheus_report(port, timeout))
     # The role reloads it whenever it writes its config: nothing to restart, no drift.
     entry["drift"] = []
     return entry
