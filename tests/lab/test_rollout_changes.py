@@ -27,6 +27,7 @@ import json
 import os
 import subprocess
 import sys
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -234,7 +235,9 @@ def test_a_build_only_change_restarts_every_daemon_and_no_broker(matrix: Matrix)
     )
     # The Kafka nodes do not run the build: their play is skipped, the daemons' run.
     k1, k2 = matrix.kafka[0].name, matrix.kafka[1].name
-    assert record["plays"] == {"kafka": [], "archive": [k2], "collect": [k1]}, record["plays"]
+    assert record["plays"] == {"kafka": [], "archive": [k2], "collect": [k1], "monitor": []}, (
+        record["plays"]
+    )
     # Every process says it runs the new build.
     build = record_build(matrix)
     for index, unit, port in ((0, SAMPLE, 9101), (1, ARCHIVER, 9102), (1, SHIPPER, 9103)):
@@ -263,11 +266,15 @@ def test_one_daemon_setting_restarts_that_daemon_only(matrix: Matrix) -> None:
     drift = status.collect(matrix.lab.target, kafka_health=False)[kafka2].stale
     assert [line.split()[:2] for line in drift] == [["lakefeed-archiver:", "config"]], drift
 
-    assert skipped["plays"] == {"kafka": [], "archive": [kafka2], "collect": []}, skipped
+    assert skipped["plays"] == {"kafka": [], "archive": [kafka2], "collect": [], "monitor": []}, (
+        skipped
+    )
 
     record = matrix.roll("one daemon's setting (archiver_rotate)", {matrix.unit(1, ARCHIVER)})
     assert list(record["stale"]) == [kafka2], record["stale"]
-    assert record["plays"] == {"kafka": [], "archive": [kafka2], "collect": []}, record
+    assert record["plays"] == {"kafka": [], "archive": [kafka2], "collect": [], "monitor": []}, (
+        record
+    )
     assert record["stale"][kafka2][0].startswith("drift (lakefeed-archiver: config"), record
     config = matrix.kafka[1].exec("cat", "/etc/lakefeed/archiver.yaml").stdout
     assert "max_age_seconds: 12" in config
@@ -283,6 +290,15 @@ def test_a_new_collector_instance_starts_alone_with_its_own_file(matrix: Matrix)
     )
     # Its topic is Kafka's play; the archiver's inputs did not change.
     assert record["plays"]["archive"] == [] and record["plays"]["kafka"], record["plays"]
+    # Prometheus scrapes it from now on (a reload: the monitoring play, no restart).
+    monitor = matrix.lab.lab.groups["s3"][0]
+    assert record["plays"]["monitor"] == [monitor.hostname], record["plays"]
+    url = f"http://{monitor.ip()}:9090/api/v1/targets"
+    with urllib.request.urlopen(url, timeout=10) as resp:
+        targets = json.load(resp)["data"]["activeTargets"]
+    assert [
+        t["labels"]["instance"] for t in targets if t["labels"].get("collector") == "matrix"
+    ] == [f"{matrix.kafka[0].hostname}:9102"], targets
     copied = matrix.kafka[0].exec("wc", "-l", "/var/lib/lakefeed/matrix/extra.jsonl").stdout
     assert copied.split()[0] == "40", copied
 
