@@ -16,6 +16,7 @@ import pytest
 from prometheus_client import CollectorRegistry
 
 from lakefeed import __version__, service
+from lakefeed.lab.local import free_port
 from tests.support.modules import import_module_file
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -147,3 +148,24 @@ def test_status_reports_only_the_alerts_firing_oldest_first() -> None:
         "summary": "k2 down",
     }
     assert status_module().firing(None) == []
+
+
+def test_status_reads_a_daemons_healthz_whatever_it_answers(running: service.Running) -> None:
+    """The module's /healthz reader against a daemon's own status server: the body when
+    healthy, the body of the 503 (it says why) when not, the error when nothing answers."""
+    health = service.Health()
+    port = free_port()
+    server = service.StatusServer("127.0.0.1", port, CollectorRegistry(), health)
+    server.start()
+    try:
+        module = status_module()
+        health.ready = True
+        code, body = module.healthz(port, 3.0)
+        assert (code, body["status"]) == (200, "ok"), body
+        health.problem("kafka", "no broker answers")
+        code, body = module.healthz(port, 3.0)
+        assert code == 503 and body["problems"] == {"kafka": "no broker answers"}, body
+    finally:
+        server.stop()
+    code, body = module.healthz(free_port(), 1.0)
+    assert code == 0 and body["error"], body

@@ -98,31 +98,26 @@ def unit_state(unit):
     }
 
 
-def healthz(port, timeout):
-    url = f"http://127.0.0.1:{int(port)}/healthz"
-    try:
-        with urllib.request.urlopen(url, timeout=timeout) as resp:
-            return resp.status, json.loads(resp.read().decode() or "{}")
-    except urllib.error.HTTPError as exc:
-        try:
-            body = json.loads(exc.read().decode() or "{}")
-        except ValueError:
-            body = {}
-        return exc.code, body
-    except (OSError, ValueError) as exc:
-        return 0, {"error": str(exc)}
-
-
 def local_get(port, path, timeout):
-    """GET http://127.0.0.1:<port><path>: (status, body text); status 0 when nothing
-    answered."""
+    """GET http://127.0.0.1:<port><path>: (status, body text, error); status 0 and the
+    error when nothing answered. An error status keeps its body (/healthz's 503 says why)."""
     try:
         with urllib.request.urlopen(f"http://127.0.0.1:{int(port)}{path}", timeout=timeout) as resp:
-            return resp.status, resp.read().decode(errors="replace")
+            return resp.status, resp.read().decode(errors="replace"), ""
     except urllib.error.HTTPError as exc:
-        return exc.code, ""
-    except OSError:
-        return 0, ""
+        return exc.code, exc.read().decode(errors="replace"), ""
+    except OSError as exc:
+        return 0, "", str(exc)
+
+
+def healthz(port, timeout):
+    status, text, error = local_get(port, "/healthz", timeout)
+    if status == 0:
+        return 0, {"error": error}
+    try:
+        return status, json.loads(text or "{}")
+    except ValueError as exc:
+        return (0, {"error": str(exc)}) if status == 200 else (status, {})
 
 
 def package_version(name):
@@ -157,8 +152,8 @@ def firing(body):
 def prometheus_report(port, timeout):
     """What Prometheus on this host says of itself: ready (/-/ready answers plain text),
     and the alerts firing (/api/v1/alerts)."""
-    ready, _ = local_get(port, "/-/ready", timeout)
-    code, text = local_get(port, "/api/v1/alerts", timeout)
+    ready, _, _ = local_get(port, "/-/ready", timeout)
+    code, text, _ = local_get(port, "/api/v1/alerts", timeout)
     try:
         body = json.loads(text) if code == 200 else None
     except ValueError:
