@@ -1,7 +1,8 @@
 # Shared by the scripts: where downloads are cached, and a log helper.
 # The cache survives between runs on one machine; nothing assumes it exists.
 LAKEFEED_CACHE=${LAKEFEED_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/lakefeed}
-KAFKA_VERSION=$(sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' "$(dirname "${BASH_SOURCE[0]}")/kafka/pom.xml")
+# The pom's version unless a script is asked for another (scripts/fetch-kafka 4.2.2).
+KAFKA_VERSION=${LAKEFEED_KAFKA_VERSION:-$(sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' "$(dirname "${BASH_SOURCE[0]}")/kafka/pom.xml")}
 # MinIO has no semver tags; this is the module proxy's pseudo-version of a 2026-02 commit.
 MINIO_VERSION=v0.0.0-20260212201848-7aac2a2c5b7c
 # The Terraform tests' local AWS API and the Terraform security scanner, each pinned exactly.

@@ -29,14 +29,29 @@ from lakefeed.errors import LakefeedError
 logger = logging.getLogger(__name__)
 
 
-def fetched(root: Path, script: str) -> Path:
-    """Run one of the checkout's fetch/build scripts (cached, idempotent): the path it prints."""
+def fetched(root: Path, script: str, *args: str) -> Path:
+    """Run one of the checkout's fetch/build scripts (cached, idempotent): the path it prints.
+    `args` go to the script (a version: scripts/build-kafka-archive 4.2.0)."""
     proc = subprocess.run(
-        [str(root / "scripts" / script)], capture_output=True, text=True, check=False
+        [str(root / "scripts" / script), *args], capture_output=True, text=True, check=False
     )
     if proc.returncode != 0:
         raise LakefeedError(f"scripts/{script} failed: {proc.stderr.strip()[-2000:]}")
     return Path(proc.stdout.strip().splitlines()[-1])
+
+
+# What `lakefeed up` (lab, rehearsal, aws) writes as kafka_local_archive: the archive of
+# whichever release kafka_version names, in the cache where scripts/build-kafka-archive
+# makes it. Changing kafka_version in an inventory then needs no other edit: `up` and
+# `rollout` build that release's archive before site.yml runs.
+KAFKA_ARCHIVE_NAME = "kafka_2.13-{{ kafka_version }}-lakefeed.tgz"
+
+
+def kafka_archive(root: Path, version: str) -> tuple[Path, str]:
+    """scripts/build-kafka-archive's archive of `version` (built once, then cached), and the
+    kafka_local_archive value that names the archive of any kafka_version beside it."""
+    archive = fetched(root, "build-kafka-archive", version)
+    return archive, str(archive.parent / KAFKA_ARCHIVE_NAME)
 
 
 def free_port(host: str = "127.0.0.1") -> int:
