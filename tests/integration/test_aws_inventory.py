@@ -16,10 +16,11 @@ from typing import Any
 import pytest
 import yaml
 
+from lakefeed.lab.local import KAFKA_ARCHIVE_NAME
 from lakefeed.runner.ansible import site_extravars
 from lakefeed.runner.aws import AwsRunner
 from lakefeed.runner.targets import target
-from tests.support.playbook import ansible_playbook
+from tests.support.playbook import DEFAULT_KAFKA, ansible_playbook, release_archive
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -107,8 +108,10 @@ def generated(tmp_path_factory: pytest.TempPathFactory, home: Path) -> tuple[Aws
     wheels = tmp / "wheelhouse"
     wheels.mkdir()
     (wheels / "lakefeed-1.0.0-py3-none-any.whl").write_bytes(b"only hashed")
-    archive = tmp / "kafka.tgz"
-    archive.write_bytes(b"only checked to exist")
+    release_archive(
+        tmp / KAFKA_ARCHIVE_NAME.replace("{{ kafka_version }}", DEFAULT_KAFKA), DEFAULT_KAFKA
+    )
+    archive = str(tmp / KAFKA_ARCHIVE_NAME)  # as `up` writes it: the release kafka_version names
     agent = tmp / "jmx_prometheus_javaagent.jar"
     agent.write_bytes(b"only checked to exist")
     runner = AwsRunner(target("aws", ROOT, tmp / "state"))

@@ -35,7 +35,7 @@ PROBE = """
 def test_generated_inventory_leaves_collector_files_to_group_vars(tmp_path: Path) -> None:
     runner = LabRunner(state=tmp_path / "state")
     runner.write_inventory(
-        "http://lf-lab-s31:9000", tmp_path / "wheels", tmp_path / "k.tgz", tmp_path / "j.jar"
+        "http://lf-lab-s31:9000", tmp_path / "wheels", str(tmp_path / "k.tgz"), tmp_path / "j.jar"
     )
     generated = yaml.safe_load(runner.target.generated_vars.read_text())
     assert "collector_files" not in generated

@@ -16,7 +16,7 @@ import pytest
 import yaml
 
 from lakefeed.runner.ansible import site_extravars
-from tests.support.playbook import ansible_playbook, report
+from tests.support.playbook import DEFAULT_KAFKA, ansible_playbook, release_archive, report
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -27,8 +27,7 @@ def inventory(tmp_path: Path, drop: str = "", extra: dict[str, Any] | None = Non
     wheelhouse = tmp_path / "wheelhouse"
     wheelhouse.mkdir(exist_ok=True)
     (wheelhouse / "lakefeed-1.0.0-py3-none-any.whl").write_bytes(b"only hashed")
-    archive = tmp_path / "kafka.tgz"
-    archive.write_bytes(b"only checked to exist")
+    archive = release_archive(tmp_path / f"kafka-{DEFAULT_KAFKA}.tgz", DEFAULT_KAFKA)
     common: dict[str, Any] = {
         "ansible_connection": "podman_nsenter",
         "ansible_python_interpreter": "/usr/bin/python3",
@@ -345,3 +344,19 @@ def test_a_monitoring_setting_that_cannot_work_is_refused(
     rc, report = site(inventory(tmp_path, extra=extra))
     assert rc != 0
     assert_stopped_in_the_checks(report, named)
+
+
+@pytest.mark.parametrize("content", ["4.2.0", "not an archive"])
+def test_a_local_archive_of_another_release_is_refused(tmp_path: Path, content: str) -> None:
+    """An archive unpacked as kafka_version would run another release's jars under its
+    name: refused, whether it holds another release or is no archive at all."""
+    if content == "not an archive":
+        archive = tmp_path / "kafka.tgz"
+        archive.write_bytes(b"not gzip")
+    else:
+        archive = release_archive(tmp_path / "kafka.tgz", content)
+    rc, report = site(inventory(tmp_path, extra={"kafka_local_archive": str(archive)}))
+    assert rc != 0
+    assert_stopped_in_the_checks(report, f"not kafka_2.13-{DEFAULT_KAFKA} as kafka_version says")
+    if content != "not an archive":
+        assert_stopped_in_the_checks(report, "holds kafka_2.13-4.2.0")

@@ -6,9 +6,12 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import tarfile
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
+
+import yaml
 
 from lakefeed.runner.ansible import ansible_env
 
@@ -47,3 +50,20 @@ def report(done: subprocess.CompletedProcess[str]) -> dict[str, Any]:
             f"ansible-playbook printed no JSON (exit {done.returncode}):\n"
             f"{done.stdout[-3000:]}{done.stderr[-2000:]}"
         ) from None
+
+
+ROOT = Path(__file__).resolve().parents[2]
+# The Kafka release the kafka role installs unless the inventory names another.
+DEFAULT_KAFKA = str(
+    yaml.safe_load((ROOT / "roles/kafka/defaults/main.yml").read_text())["kafka_version"]
+)
+
+
+def release_archive(path: Path, version: str) -> Path:
+    """A stand-in for a Kafka release archive at `path`: of its content, the kafka role's
+    checks read only the release directory (the first entry)."""
+    with tarfile.open(path, "w:gz") as tar:
+        top = tarfile.TarInfo(f"kafka_2.13-{version}")
+        top.type = tarfile.DIRTYPE
+        tar.addfile(top)
+    return path

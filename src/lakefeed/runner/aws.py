@@ -25,6 +25,7 @@ import yaml
 
 from lakefeed.errors import ConfigError, LakefeedError
 from lakefeed.lab.local import fetched
+from lakefeed.lab.local import kafka_archive as local_kafka_archive
 from lakefeed.runner import fingerprint, status, wheelhouse
 from lakefeed.runner.ansible import deploy, run_playbook
 from lakefeed.runner.targets import Target
@@ -151,7 +152,7 @@ class AwsRunner:
         self,
         outputs: dict[str, Any],
         wheels: Path,
-        kafka_archive: Path | None = None,
+        kafka_archive: str | None = None,
         jmx_agent: Path | None = None,
     ) -> Path:
         try:
@@ -233,7 +234,7 @@ class AwsRunner:
             # The release built from Maven Central's jars, as in the lab; a site that
             # prefers Apache's archive sets kafka_local_archive: "" and
             # kafka_archive_sha512 in inventories/aws/group_vars (they outrank this file).
-            common["kafka_local_archive"] = str(kafka_archive)
+            common["kafka_local_archive"] = kafka_archive
         if jmx_agent is not None:
             # The JMX exporter's jar from Maven Central on this machine, copied to the
             # nodes: they need no way out to the internet for it.
@@ -293,6 +294,7 @@ class AwsRunner:
         if not result.ok:
             raise LakefeedError("site.yml failed:\n  " + "\n  ".join(result.failures))
         self.say(f"site.yml done in {result.seconds:.0f}s: changed={result.changed}")
+        self.summary["site_seconds"] = round(result.seconds, 1)
         return result.changed
 
     def remember_args(self) -> None:
@@ -319,7 +321,8 @@ class AwsRunner:
             "Kafka release from Maven Central's jars (a few minutes the first time, then "
             "cached in ~/.cache/lakefeed)"
         )
-        kafka_archive = fetched(self.root, "build-kafka-archive")
+        version = fingerprint.kafka_version(self.root, self.target.inventories)
+        _, kafka_archive = local_kafka_archive(self.root, version)
         jmx_agent = fetched(self.root, "fetch-jmx-exporter")
         tf = self.terraform()
         outputs = self.provision(tf)

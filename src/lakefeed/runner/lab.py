@@ -25,7 +25,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from lakefeed import lake
 from lakefeed.errors import LakefeedError
 from lakefeed.lab import hosts
-from lakefeed.lab.local import fetched
+from lakefeed.lab.local import fetched, kafka_archive
 from lakefeed.runner import fingerprint, wheelhouse
 from lakefeed.runner.ansible import PlayResult, ansible_env, deploy, project_root
 from lakefeed.runner.targets import target
@@ -43,9 +43,15 @@ SPOOL_DISK_MIB = 256
 
 class LabRunner:
     def __init__(
-        self, out: TextIO = sys.stderr, prefix: str = PREFIX, state: Path | None = None
+        self,
+        out: TextIO = sys.stderr,
+        prefix: str = PREFIX,
+        state: Path | None = None,
+        root: Path | None = None,
     ) -> None:
-        self.root = project_root()
+        # The checkout deployed: this one, unless another is given (the tests' lab starts
+        # from a copy pinned to an older Kafka, which the change matrix upgrades).
+        self.root = root or project_root()
         self.target = target("lab", self.root, state)
         self.out = out
         self.prefix = prefix
@@ -167,7 +173,7 @@ class LabRunner:
     # --- inventory -------------------------------------------------------------------
 
     def write_inventory(
-        self, endpoint: str, wheels: Path, kafka_archive: Path, jmx_agent: Path
+        self, endpoint: str, wheels: Path, kafka_archive: str, jmx_agent: Path
     ) -> None:
         inv = self.lab.inventory()
         children = inv["all"]["children"]
@@ -189,7 +195,7 @@ class LabRunner:
             + yaml.safe_dump(inv, sort_keys=False)
         )
         generated = {
-            "kafka_local_archive": str(kafka_archive),
+            "kafka_local_archive": kafka_archive,
             "kafka_jmx_exporter_local_jar": str(jmx_agent),
             "lakefeed_wheelhouse": str(wheels),
             "shipper_s3_endpoint_url": endpoint,
@@ -232,8 +238,10 @@ class LabRunner:
             self.out.write(f"         {prefix}/  {records} records\n")
 
     def up(self) -> int:
-        kafka_archive = fetched(self.root, "build-kafka-archive")
-        self.say(f"Kafka archive {kafka_archive.name} (from Maven Central jars)")
+        version = fingerprint.kafka_version(self.root, self.target.inventories)
+        self.say(f"Kafka {version} from Maven Central's jars (a few minutes the first time)")
+        archive, archive_value = kafka_archive(self.root, version)
+        self.say(f"Kafka archive {archive.name}")
         jmx_agent = fetched(self.root, "fetch-jmx-exporter")
         wheels = self.target.wheelhouse
         wheel = wheelhouse.build(self.root, wheels, wheelhouse.this_machine())
@@ -241,7 +249,7 @@ class LabRunner:
         self.provision()
         creds = self.s3_credentials()
         endpoint = self.start_s3(creds)
-        self.write_inventory(endpoint, wheels, kafka_archive, jmx_agent)
+        self.write_inventory(endpoint, wheels, archive_value, jmx_agent)
         result = self.configure(wheel)
         self.smoke(creds)
         monitor = self.lab.groups["s3"][0]

@@ -435,7 +435,7 @@ class RehearsalRunner(AwsRunner):
         self,
         outputs: dict[str, Any],
         wheels: Path,
-        kafka_archive: Path | None = None,
+        kafka_archive: str | None = None,
         jmx_agent: Path | None = None,
     ) -> Path:
         path = super().write_inventory(outputs, wheels, kafka_archive, jmx_agent)

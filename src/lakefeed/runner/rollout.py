@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from lakefeed.errors import LakefeedError
+from lakefeed.lab.local import KAFKA_ARCHIVE_NAME, kafka_archive
 from lakefeed.runner import fingerprint, status, wheelhouse
 from lakefeed.runner.ansible import deploy
 from lakefeed.runner.targets import Target
@@ -143,6 +144,7 @@ class Rollout:
             return 0
         for host, parts in stale.items():
             self.say(f"{host}: changed {', '.join(parts)}")
+        self._kafka_archive(want["kafka_version"])
         only = None
         if self.restart_all:
             self.say("--restart-all: every Kafka node and daemon restarts, one host at a time")
@@ -180,6 +182,16 @@ class Rollout:
         self.record["result"] = "ok"
         self.say(f"rollout done in {result.seconds:.0f}s: changed={result.changed}")
         return 0
+
+    def _kafka_archive(self, version: str) -> None:
+        """`up` names the archive of whichever release kafka_version names (a version
+        change needs no other edit): build it before site.yml copies it. Cached: instant
+        when it exists, a few minutes of Maven the first time."""
+        t = self.target
+        named = (t.generated_vars, t.hosts_file)
+        if any(f.is_file() and KAFKA_ARCHIVE_NAME in f.read_text() for f in named):
+            self.say(f"Kafka {version}: the release archive (Maven Central's jars, cached)")
+            kafka_archive(t.root, version)
 
 
 def stale_hosts(
