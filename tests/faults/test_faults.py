@@ -56,6 +56,7 @@ from tests.support.faults import (
     unit_active,
     wait_kafka_healthy,
 )
+from tests.support.labsession import ROOT
 from tests.support.verifiable import VerifiableLoad
 from tests.support.waiting import wait_for
 
@@ -142,7 +143,8 @@ def test_a_full_rollout_while_records_flow(suite: Suite) -> None:
     """`lakefeed rollout --restart-all`: every broker, one at a time behind the health
     gate, and every daemon restarted; Kafka's VerifiableProducer/Consumer run through it
     as in Kafka's own rolling-bounce system tests. It runs first: after tests/lab's change
-    matrix it also brings the lab back to this checkout (build, settings, topics)."""
+    matrix it also brings the lab back to this checkout (build, settings, topics); without
+    the matrix, it upgrades the session's lab from its pinned older Kafka to this one's."""
     units = {
         (h.name, u): main_pid(h, u)
         for h in suite.kafka
@@ -156,7 +158,7 @@ def test_a_full_rollout_while_records_flow(suite: Suite) -> None:
             started = time.monotonic()
             out = io.StringIO()
             rollout = Rollout(
-                target("lab", suite.lab.root, suite.lab.target.state), restart_all=True, out=out
+                target("lab", ROOT, suite.lab.target.state), restart_all=True, out=out
             )
             assert rollout.run() == 0, out.getvalue()[-3000:]
             sc.notes["rollout_seconds"] = round(time.monotonic() - started)

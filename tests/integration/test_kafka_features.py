@@ -9,11 +9,12 @@ from pathlib import Path
 from typing import Any
 
 from lakefeed.lab.local import LocalKafka, fetched
+from tests.support.labsession import OLD_KAFKA
 from tests.support.modules import run_module
 
 ROOT = Path(__file__).resolve().parents[2]
 MODULE = ROOT / "roles/kafka/library/lakefeed_kafka_features.py"
-OLD = "4.2.0"  # the previous minor release (Maven Central serves all of its jars)
+OLD = OLD_KAFKA  # the release the lab's tests start on, before the matrix upgrades it
 
 
 def features(node: LocalKafka, tools: Path, tmp_path: Path, **args: Any) -> dict[str, Any]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import subprocess
 import sys
 import time
@@ -37,7 +38,7 @@ def test_up_lands_the_sample_then_a_second_up_changes_nothing(
         unit: kafka2.exec("systemctl", "show", "-p", "MainPID", "--value", unit).stdout
         for unit in ("kafka", "lakefeed-archiver", "lakefeed-shipper")
     }
-    again = LabRunner(out=io.StringIO(), prefix=lab.prefix, state=lab.target.state)
+    again = LabRunner(out=io.StringIO(), prefix=lab.prefix, state=lab.target.state, root=lab.root)
     mark = lab.target.events_log.stat().st_size
     assert again.up() == 0
     assert again.summary["changed"] == 0, "a second run must change nothing"
@@ -101,9 +102,10 @@ def test_status_and_rollout(lab: LabRunner) -> None:
     check_status_and_rollout(lab, lab.target.state)
 
 
-def _rollout_cli(state: Path, *args: str) -> subprocess.Popen[str]:
+def _rollout_cli(root: Path, state: Path, *args: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [sys.executable, "-m", "lakefeed.cli", "rollout", "--state-dir", str(state), *args],
+        env={**os.environ, "LAKEFEED_PROJECT_DIR": str(root)},
         stderr=subprocess.PIPE,
         stdout=subprocess.DEVNULL,
         text=True,
@@ -143,7 +145,7 @@ def check_status_and_rollout(runner: LabRunner, state: Path) -> None:
 
     # Two at once: the second is refused with exit 75 while the first holds the lock,
     # and the first, finding every host at this checkout's fingerprint, does nothing.
-    first = _rollout_cli(state)
+    first = _rollout_cli(runner.root, state)
     assert first.stderr is not None
     deadline = time.monotonic() + 120
     for line in first.stderr:
@@ -151,6 +153,7 @@ def check_status_and_rollout(runner: LabRunner, state: Path) -> None:
             break
     second = subprocess.run(
         [sys.executable, "-m", "lakefeed.cli", "rollout", "--state-dir", str(state)],
+        env={**os.environ, "LAKEFEED_PROJECT_DIR": str(runner.root)},
         capture_output=True,
         text=True,
         check=False,

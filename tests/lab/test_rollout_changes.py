@@ -12,12 +12,12 @@ it: the fault suite, which runs next on the same lab, starts with a `rollout
 (rolling back here first would cost CI another four minutes of the same rollout).
 LAKEFEED_MATRIX_REPORT=FILE writes what each case restarted and how long it took.
 
-In CI today: a build-only change, one daemon's setting (first with its restart skipped),
-a collector instance added and removed; each case also asserts which plays the rollout ran
-(only those whose inputs changed, ADR 10). A broker setting, a topic config holding a
-comma and a Kafka upgrade run Kafka's play on every node, and the S3 secret (a vaulted
-file) every play: they join when CI has room for them (issue 17). They were run on the
-lab once, measured in docs/operations.md.
+Every case of issue 18 runs in CI: a build-only change, one daemon's setting (first with
+its restart skipped), a broker setting, a topic config holding a comma, a collector
+instance added and removed, the S3 secret rotated, and a Kafka upgrade from the release
+the session's lab started on (tests/support/labsession.py pins it) to the default one;
+each case also asserts which plays the rollout ran (only those whose inputs changed,
+ADR 10).
 """
 
 from __future__ import annotations
@@ -25,6 +25,8 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
+import secrets
 import subprocess
 import sys
 import urllib.request
@@ -37,17 +39,17 @@ import yaml
 
 from lakefeed.lab import checkout
 from lakefeed.runner import status
-from lakefeed.runner.ansible import run_playbook
-from lakefeed.runner.lab import LabRunner
+from lakefeed.runner.ansible import ansible_env, run_playbook
+from lakefeed.runner.lab import SPOOL_DIR, LabRunner
+from tests.support.faults import KAFKA_TOOL
+from tests.support.labsession import lab_checkout
+from tests.support.playbook import DEFAULT_KAFKA
 from tests.support.verifiable import VerifiableLoad
+from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.lab
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def checkout_copy(dest: Path) -> Path:
-    return checkout.copy(ROOT, dest)
 
 
 def rollout(lab: LabRunner, tree: Path, *args: str) -> dict[str, Any]:
@@ -131,7 +133,7 @@ def test_ansible_playbook_site_yml_with_no_flags_deploys_to_the_lab(
     """The entry point the project is used by: after `lakefeed up`, plain `ansible-playbook
     site.yml` in the checkout reaches the lab (its hosts and vault are in .lab/). Here the
     checkout is a copy whose .lab is this session's lab."""
-    copy = checkout_copy(tmp_path / "checkout")
+    copy = lab_checkout(lab, tmp_path / "checkout")
     (copy / ".lab").symlink_to(lab.target.state)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("ANSIBLE_", "LAKEFEED_"))}
     done = subprocess.run(
@@ -209,7 +211,7 @@ class Matrix:
 
 @pytest.fixture(scope="module")
 def matrix(lab: LabRunner, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Matrix]:
-    copy = checkout_copy(tmp_path_factory.mktemp("matrix") / "checkout")
+    copy = lab_checkout(lab, tmp_path_factory.mktemp("matrix") / "checkout")
     kafka = lab.lab.groups["kafka"]
     load = VerifiableLoad(kafka[2], kafka, "matrix.verifiable")
     load.start()
@@ -280,6 +282,44 @@ def test_one_daemon_setting_restarts_that_daemon_only(matrix: Matrix) -> None:
     assert "max_age_seconds: 12" in config
 
 
+def test_a_broker_setting_restarts_every_broker_and_no_daemon(matrix: Matrix) -> None:
+    matrix.edit_vars(
+        lambda v: v.setdefault("kafka_server_properties", {}).update(
+            {"num.recovery.threads.per.data.dir": 2}
+        )
+    )
+    brokers = {matrix.unit(i, "kafka") for i in range(3)}
+    record = matrix.roll("a broker setting (kafka_server_properties)", brokers)
+    assert record["plays"]["archive"] == [] and record["plays"]["collect"] == [], record["plays"]
+    for host in matrix.kafka:
+        props = host.exec("cat", "/etc/kafka/server.properties").stdout
+        assert "num.recovery.threads.per.data.dir=2" in props, host.name
+
+
+def kafka_tool(matrix: Matrix, main: str, command: str) -> str:
+    """One of Kafka's tools (`main`, its class) run on the first node against the lab's
+    brokers: its stdout. The brokers come first: FeatureCommand takes them only before
+    its subcommand."""
+    bootstrap = f"--bootstrap-server {matrix.load.bootstrap}"
+    return matrix.kafka[0].exec("sh", "-c", f"{KAFKA_TOOL} {main} {bootstrap} {command}").stdout
+
+
+def test_a_topic_config_with_a_comma_restarts_nothing(matrix: Matrix) -> None:
+    topic = {
+        "name": "matrix.compacted",
+        "partitions": 1,
+        "replication_factor": 3,
+        "configs": {"cleanup.policy": "compact,delete", "retention.ms": "3600000"},
+    }
+    matrix.edit_vars(lambda v: v["kafka_topics"].append(topic))
+    record = matrix.roll("a topic config holding a comma (cleanup.policy)", set())
+    assert record["plays"]["archive"] == [] and record["plays"]["collect"] == [], record["plays"]
+    described = kafka_tool(
+        matrix, "org.apache.kafka.tools.TopicCommand", "--describe --topic matrix.compacted"
+    )
+    assert "cleanup.policy=compact,delete" in described, described
+
+
 def test_a_new_collector_instance_starts_alone_with_its_own_file(matrix: Matrix) -> None:
     sample = (ROOT / "data" / "sample" / "x_stream.jsonl").read_text().splitlines()[:40]
     assert checkout.add_replay_collector(matrix.copy, "matrix", sample) == "matrix.extra"
@@ -318,6 +358,75 @@ def test_a_removed_collector_instance_is_stopped_and_its_files_gone(matrix: Matr
         "/var/lib/lakefeed/collector-matrix",
     ):
         assert kafka1.exec("test", "-e", gone, check=False).returncode == 1, gone
+
+
+def test_a_rotated_s3_secret_restarts_the_shipper_only(matrix: Matrix) -> None:
+    """Rotated where S3 keeps it first (the lab's MinIO), then in the vault; the shipper
+    waits out the gap with its files in ready/ and ships them with the new secret."""
+    lab = matrix.lab
+    new = {**lab.s3_credentials(), "secret": secrets.token_urlsafe(30)}
+    vault = str(Path(sys.executable).parent / "ansible-vault")
+    env = ansible_env(lab.target.own_vault_password)
+    path = str(lab.target.vault_file)
+    plain = subprocess.run(
+        [vault, "view", path], env=env, capture_output=True, text=True, check=True
+    ).stdout
+    data = yaml.safe_load(plain)
+    data["shipper_s3_secret_key"] = new["secret"]
+    subprocess.run(
+        [vault, "encrypt", "--output", path, "-"],
+        input=yaml.safe_dump(data),
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    # MinIO's root secret is the lab's S3 secret: changed where MinIO reads it, restarted,
+    # then start_s3 (which writes the same file again) waits until it answers to it.
+    s3 = lab.lab.groups["s3"][0]
+    s3.exec(
+        "sed",
+        "-i",
+        f"s|^MINIO_ROOT_PASSWORD=.*|MINIO_ROOT_PASSWORD={new['secret']}|",
+        "/etc/default/minio",
+    )
+    s3.exec("systemctl", "restart", "minio")
+    lab.start_s3(new)
+    matrix.roll("rotate the S3 secret", {matrix.unit(1, SHIPPER)})
+    secret = matrix.kafka[1].exec("cat", "/etc/lakefeed/secrets/s3-secret-key").stdout.strip()
+    assert secret == new["secret"]
+    wait_for(
+        "the shipper ships with the new secret (nothing left in ready/)",
+        lambda: not matrix.kafka[1].exec("ls", "-A", f"{SPOOL_DIR}/ready").stdout.split(),
+        120,
+    )
+
+
+def metadata_version(matrix: Matrix) -> str:
+    described = kafka_tool(matrix, "org.apache.kafka.tools.FeatureCommand", "describe")
+    found = re.search(r"Feature: metadata\.version\s.*FinalizedVersionLevel:\s*(\S+)", described)
+    assert found, described
+    return found[1]
+
+
+def test_a_kafka_upgrade_restarts_every_node_then_finalizes_its_release(matrix: Matrix) -> None:
+    """From the release the session's lab started on to the default one: each node
+    restarts onto it, one at a time behind the health gates, no daemon restarts; after the
+    last node the cluster's metadata.version is the new release's (ADR 13)."""
+    pinned = yaml.safe_load((matrix.copy / checkout.GROUP_VARS).read_text()).get("kafka_version")
+    if pinned is None:
+        pytest.skip("this lab runs the default release already (LAKEFEED_TEST_LAB_STATE)")
+    old_release = ".".join(str(pinned).split(".")[:2])
+    assert metadata_version(matrix).startswith(f"{old_release}-"), "not the old release's"
+    matrix.edit_vars(lambda v: v.pop("kafka_version"))
+    brokers = {matrix.unit(i, "kafka") for i in range(3)}
+    record = matrix.roll(f"Kafka upgrade ({pinned} to {DEFAULT_KAFKA})", brokers)
+    assert record["plays"]["archive"] == [] and record["plays"]["collect"] == [], record["plays"]
+    for host in matrix.kafka:
+        home = host.exec("readlink", "-f", "/opt/kafka").stdout.strip()
+        assert home.endswith(f"kafka_2.13-{DEFAULT_KAFKA}"), (host.name, home)
+    release = ".".join(DEFAULT_KAFKA.split(".")[:2])
+    assert metadata_version(matrix).startswith(f"{release}-")
 
 
 def test_no_acknowledged_record_was_lost_through_the_changes(matrix: Matrix) -> None:
