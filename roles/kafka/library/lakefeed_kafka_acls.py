@@ -35,7 +35,7 @@ import re
 from collections import defaultdict
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.lakefeed_kafka_tool import run_tool
+from ansible.module_utils.lakefeed_kafka_tool import TOOL_ARGS, run_tool
 
 ACL_COMMAND = "org.apache.kafka.tools.AclCommand"
 CLUSTER = "kafka-cluster"
@@ -176,10 +176,9 @@ def main():
                     "host": {"type": "str", "default": "*"},
                 },
             },
-            "bootstrap_servers": {"type": "str", "required": True},
+            **TOOL_ARGS,
+            # A secured cluster only: its admin login and TLS.
             "command_config": {"type": "path", "required": True},
-            "classpath": {"type": "str", "required": True},
-            "log4j_config": {"type": "str", "required": True},
         },
         supports_check_mode=True,
     )

@@ -31,7 +31,7 @@ options:
 import re
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.lakefeed_kafka_tool import run_tool
+from ansible.module_utils.lakefeed_kafka_tool import TOOL_ARGS, run_tool
 
 FEATURE = re.compile(r"Feature:\s*(?P<name>\S+).*?FinalizedVersionLevel:\s*(?P<level>\S+)")
 RELEASE = re.compile(r"^(\d+)\.(\d+)")
@@ -71,10 +71,7 @@ def main():
     module = AnsibleModule(
         argument_spec={
             "release_version": {"type": "str", "required": True},
-            "bootstrap_servers": {"type": "str", "required": True},
-            "classpath": {"type": "str", "required": True},
-            "log4j_config": {"type": "str", "required": True},
-            "command_config": {"type": "path"},
+            **TOOL_ARGS,
         },
         supports_check_mode=True,
     )

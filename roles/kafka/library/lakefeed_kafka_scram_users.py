@@ -45,7 +45,7 @@ import re
 import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.lakefeed_kafka_tool import run_tool
+from ansible.module_utils.lakefeed_kafka_tool import TOOL_ARGS, run_tool
 
 MECHANISM = "SCRAM-SHA-512"
 CONFIG_COMMAND = "kafka.admin.ConfigCommand"
@@ -116,10 +116,9 @@ def main():
                     "password": {"type": "str", "required": True, "no_log": True},
                 },
             },
-            "bootstrap_servers": {"type": "str", "required": True},
+            **TOOL_ARGS,
+            # A secured cluster only: its admin login and TLS.
             "command_config": {"type": "path", "required": True},
-            "classpath": {"type": "str", "required": True},
-            "log4j_config": {"type": "str", "required": True},
             "state_path": {"type": "path", "required": True},
             "iterations": {"type": "int", "default": 8192},
             "remove_undeclared": {"type": "bool", "default": False},

@@ -42,7 +42,7 @@ import re
 from collections import Counter
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.lakefeed_kafka_tool import run_tool
+from ansible.module_utils.lakefeed_kafka_tool import TOOL_ARGS, run_tool
 
 PARTITION = re.compile(
     r"Topic:\s*(?P<topic>\S+)\s+Partition:\s*(?P<partition>\d+)\s+Leader:\s*\S+\s+"
@@ -216,10 +216,7 @@ def main():
             "brokers": {"type": "list", "elements": "int", "required": True},
             "throttle": {"type": "int", "default": 50000000},
             "plan_file": {"type": "path", "required": True},
-            "bootstrap_servers": {"type": "str", "required": True},
-            "classpath": {"type": "str", "required": True},
-            "log4j_config": {"type": "str", "required": True},
-            "command_config": {"type": "path"},
+            **TOOL_ARGS,
         },
         supports_check_mode=True,
     )

@@ -27,7 +27,7 @@ options:
 import re
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.lakefeed_kafka_tool import run_tool
+from ansible.module_utils.lakefeed_kafka_tool import TOOL_ARGS, run_tool
 
 HEADER = re.compile(
     r"Topic:\s*(?P<name>\S+).*?PartitionCount:\s*(?P<partitions>\d+)"
@@ -82,10 +82,7 @@ def main():
             "partitions": {"type": "int", "required": True},
             "replication_factor": {"type": "int", "default": 3},
             "configs": {"type": "dict", "default": {}},
-            "bootstrap_servers": {"type": "str", "required": True},
-            "classpath": {"type": "str", "required": True},
-            "log4j_config": {"type": "str", "required": True},
-            "command_config": {"type": "path"},
+            **TOOL_ARGS,
         },
         supports_check_mode=True,
     )

@@ -26,6 +26,16 @@ JVM_FLAGS = (
 )
 
 
+# The arguments every module that runs a tool takes (run_tool reads them), merged into
+# its argument_spec: where the tools and the cluster are, and how to log in to it.
+TOOL_ARGS = {
+    "bootstrap_servers": {"type": "str", "required": True},
+    "classpath": {"type": "str", "required": True},
+    "log4j_config": {"type": "str", "required": True},
+    "command_config": {"type": "path"},
+}
+
+
 def class_data(classpath):
     """The JVM flag that maps the tools' class-data archive beside the classpath's libs/,
     if the role wrote one (none otherwise)."""
