@@ -221,8 +221,9 @@ class ReplaySourceConfig(Strict):
     """Remember the position of the last acknowledged line in `state_dir` and go on from
     there after a restart."""
     at_end: Literal["idle", "exit"] = "idle"
-    """After the last line: `idle` keeps the service up and healthy; `exit` returns 0
-    (one-shot loads)."""
+    """After the last line: `idle` keeps the service up and healthy (its
+    `lakefeed_collector_source_exhausted` metric is then 1); `exit` returns 0 (one-shot
+    loads)."""
 
 
 class HttpAuth(Strict):

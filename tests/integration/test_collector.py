@@ -112,6 +112,34 @@ def test_replay_resumes_after_sigterm_without_gaps(
     assert len(got) == len(ids), "a clean stop must not produce duplicates"
 
 
+def exhausted(d: Daemon) -> str:
+    """The collector's lakefeed_collector_source_exhausted sample, as Prometheus reads it."""
+    lines = d.metrics().splitlines()
+    return next(x.split()[-1] for x in lines if x.startswith("lakefeed_collector_source_exhausted"))
+
+
+def test_a_replay_at_its_end_says_it_is_exhausted_and_stays_up(
+    kafka: LocalKafka, topic: str, tmp_path: Path
+) -> None:
+    """at_end: idle keeps the collector up and healthy after the last line; its gauge tells
+    the monitoring's stall alert that the source is done, not stalled."""
+    lines = (SAMPLE / "x_stream.jsonl").read_bytes().splitlines()[:200]
+    path = tmp_path / "part.jsonl"
+    path.write_bytes(b"\n".join(lines) + b"\n")
+    src = {"type": "replay", "path": str(path), "rate": 25, "at_end": "idle"}  # 8 s of lines
+    d = collector(kafka, topic, tmp_path, src).start()
+    try:
+        assert exhausted(d) == "0.0", "exhausted while it still sends"
+        assert len(consume(kafka.bootstrap, topic, len(lines))) == len(lines)
+        deadline = time.monotonic() + 30
+        while exhausted(d) != "1.0" and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert exhausted(d) == "1.0", d.log_tail()
+        assert d.running() and d.health()[0] == 200
+    finally:
+        d.terminate()
+
+
 def test_replay_at_full_rate_resumes_after_sigterm_without_gaps_or_duplicates(
     kafka: LocalKafka, topic: str, tmp_path: Path
 ) -> None:

@@ -97,11 +97,20 @@ class Collector:
             "Unix time of the newest acknowledged batch",
             registry=self.registry,
         )
+        self.m_exhausted = Gauge(
+            "lakefeed_collector_source_exhausted",
+            "1 once a finite source (a replay at its end, at_end: idle) has nothing more to send",
+            registry=self.registry,
+        )
+        self.m_exhausted.set_function(self.exhausted)
         self.health = Health()
         self.health.detail("source", self.label)
         self.producer: KafkaProducer | None = None
         self.source: Source | None = None
         self.sent: deque[Sent] = deque()  # sent, not yet settled; oldest first
+
+    def exhausted(self) -> float:
+        return 1.0 if self.source is not None and self.source.exhausted.is_set() else 0.0
 
     # --- building ------------------------------------------------------------------
 

@@ -52,6 +52,10 @@ class Source:
         self.stop = stop
         self.fatal: BaseException | None = None
         self.finished = threading.Event()
+        # Set by a finite source that has given everything it has and stays up (a replay
+        # at its end with at_end: idle): a collector that acknowledges nothing more is
+        # then done, not stalled (lakefeed_collector_source_exhausted).
+        self.exhausted = threading.Event()
 
     def emit(self, item: Item) -> bool:
         """Block while the queue is full (backpressure); False once stop is requested."""
@@ -156,6 +160,7 @@ class ReplaySource(Source):
                     if not self.cfg.loop:
                         logger.info("replay reached the end of the file")
                         if self.cfg.at_end == "idle":
+                            self.exhausted.set()
                             self.stop.wait()
                         return
                     f.seek(0)
