@@ -110,7 +110,10 @@ class Collector:
         self.sent: deque[Sent] = deque()  # sent, not yet settled; oldest first
 
     def exhausted(self) -> float:
-        return 1.0 if self.source is not None and self.source.exhausted.is_set() else 0.0
+        """1 once the source has nothing more to send and Kafka has acknowledged all it
+        sent: records still queued or in flight keep a stall visible (Kafka not acking)."""
+        done = self.source is not None and self.source.exhausted.is_set()
+        return 1.0 if done and self.queue.empty() and not self.sent else 0.0
 
     # --- building ------------------------------------------------------------------
 
