@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import queue
 import threading
+import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -243,3 +244,30 @@ def test_a_huge_number_is_valid_json_and_lands_as_written() -> None:
     topic, _key, value = collector.encode(Item(raw=b'{"id": "5",\n"v": 1e400}'))
     assert topic == collector.cfg.dead_letter_topic
     assert "NaN, Infinity" in json.loads(value)["reason"]
+
+
+def test_a_source_at_its_end_is_exhausted_only_once_all_it_sent_is_settled(
+    tmp_path: Path,
+) -> None:
+    """A replay that has read its last line while records still wait for Kafka is not
+    done: the stall alert must still see a collector whose records are not acknowledged."""
+    collector = Collector(
+        config.load(ROOT / "docs" / "examples" / "collector-replay.yaml"), threading.Event()
+    )
+    path = tmp_path / "one.jsonl"
+    path.write_bytes(b'{"data": {"id": "1"}}\n')
+    cfg = collector.cfg.source.model_copy(update={"path": path, "rate": 0, "resume": False})
+    source = ReplaySource(cfg, tmp_path, "t", collector.queue, collector.source_stop)
+    collector.source = source
+    thread = source.start()
+    try:
+        deadline = time.monotonic() + 10
+        while not source.exhausted.is_set() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert source.exhausted.is_set()
+        assert collector.exhausted() == 0.0, "the line read is still queued, not acknowledged"
+        collector.queue.get_nowait()
+        assert collector.exhausted() == 1.0
+    finally:
+        collector.source_stop.set()
+        thread.join(timeout=5)
