@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -82,7 +83,7 @@ def _empty_and_down(state: Path) -> None:
         hosts.Lab(PREFIX, {}).down()
         hosts.LabNetwork(f"{PREFIX}-vpc").remove()
         if bucket:
-            subprocess.run(["rm", "-rf", str(kafka_ca_dir(bucket).parent)], check=False)
+            shutil.rmtree(kafka_ca_dir(bucket).parent, ignore_errors=True)
 
 
 def rows_rehearsal() -> list[Row]:
