@@ -104,7 +104,8 @@ def test_different_object_under_the_key_is_never_overwritten_nor_the_file_delete
     assert client.get_object(Bucket=bucket, Key=key_of(f.name))["Body"].read() == (
         b"someone else's bytes"
     )
-    assert "already holds different bytes" in d.log_tail()
+    # The shipper moves the file, then logs why: poll for the line, as for the move.
+    wait_for("the conflict in the log", lambda: "already holds different bytes" in d.log_tail(), 10)
     assert d.terminate() == 0
 
 

@@ -7,7 +7,6 @@ server received.
 
 from __future__ import annotations
 
-import itertools
 import json
 import logging
 import queue
@@ -18,6 +17,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+import tweepy.streaming
 
 from lakefeed.collector.sources import Item
 from lakefeed.collector.x_stream import XStreamSource
@@ -43,6 +43,22 @@ def token(monkeypatch: pytest.MonkeyPatch) -> str:
     value = "AAAA" + secrets.token_hex(16)
     monkeypatch.setenv(ENV_VAR, value)
     return value
+
+
+@pytest.fixture
+def waits(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """The waits tweepy's reconnect loop asks for, in order. Each is slept for at most
+    0.3 s: the tests assert the backoff policy tweepy follows, not how busy the machine
+    is, and a 60 s rate-limit wait costs the suite no minute."""
+    asked: list[float] = []
+    real_sleep = time.sleep
+
+    def sleep(seconds: float) -> None:
+        asked.append(seconds)
+        real_sleep(min(seconds, 0.3))
+
+    monkeypatch.setattr(tweepy.streaming, "sleep", sleep)
+    return asked
 
 
 @pytest.fixture
@@ -186,29 +202,29 @@ def test_records_arrive_byte_for_byte_in_order_and_keepalives_are_not_records(
     assert json.loads(got[2])["data"]["text"] == TEXTS[3]
 
 
-def test_http_503_reconnects_after_tweepy_5s_backoff(fake: FakeX) -> None:
+def test_http_503_reconnects_after_tweepy_5s_backoff(fake: FakeX, waits: list[float]) -> None:
     expected = lines(3)
     fake.plan = [Status(503), Stream(lines=expected)]
     with Running(config(fake)) as run:
         assert run.take(3, timeout=15) == expected
-    first, second = fake.stream_connects()[:2]
+    assert len(fake.stream_connects()) >= 2
     # tweepy waits 5 s after the first HTTP error (then 10, 20 ... 320).
-    assert 4.5 <= second - first < 9.5
+    assert waits == [5]
 
 
-def test_http_429_reconnects_after_tweepy_60s_backoff(fake: FakeX) -> None:
+def test_http_429_reconnects_after_tweepy_60s_backoff(fake: FakeX, waits: list[float]) -> None:
     expected = lines(1)
     fake.plan = [
         Status(429, headers={"x-rate-limit-reset": str(int(time.time()) + 60)}),
         Stream(lines=expected),
     ]
     with Running(config(fake)) as run:
-        assert run.take(1, timeout=75) == expected
-    first, second = fake.stream_connects()[:2]
-    assert second - first >= 59.5
+        assert run.take(1, timeout=15) == expected
+    assert len(fake.stream_connects()) >= 2
+    assert waits == [60]
 
 
-def test_filter_giving_up_is_connected_again(fake: FakeX) -> None:
+def test_filter_giving_up_is_connected_again(fake: FakeX, waits: list[float]) -> None:
     # With max_retries=0 tweepy's filter() returns after one HTTP error and its 5 s wait,
     # closing its session; run() connects again, through the same api_base adapter.
     expected = lines(2)
@@ -219,11 +235,13 @@ def test_filter_giving_up_is_connected_again(fake: FakeX) -> None:
 
     with Running(config(fake), tune=no_retries) as run:
         assert run.take(2, timeout=15) == expected
-    first, second = fake.stream_connects()[:2]
-    assert second - first >= 4.5
+    assert len(fake.stream_connects()) >= 2
+    assert waits == [5]  # tweepy's wait before it gave up; run() adds none
 
 
-def test_cut_connection_reconnects_at_once_and_emits_no_partial_record(fake: FakeX) -> None:
+def test_cut_connection_reconnects_at_once_and_emits_no_partial_record(
+    fake: FakeX, waits: list[float]
+) -> None:
     first, second, third = lines(3), lines(3, start=10), lines(2, start=20)
     # mid_chunk: the chunk header promises the whole line, half arrives, then the cut.
     # not mid_chunk: half the line arrives as a complete chunk, then the cut. In both
@@ -239,18 +257,14 @@ def test_cut_connection_reconnects_at_once_and_emits_no_partial_record(fake: Fak
     ]
     with Running(config(fake)) as run:
         got = run.take(6, timeout=10)
-        connects = fake.wait_for_connects(5, timeout=10)[:5]
+        fake.wait_for_connects(5, timeout=10)
         time.sleep(0.2)
         assert run.out.empty()
     assert got == first[:2] + second[:2] + third
-    gaps = [b - a for a, b in itertools.pairwise(connects)]
     # Network errors: tweepy waits 0 s, then 0.25 s, 0.5 s ... up to 16 s, but every 200
     # resets the wait: a stream that connects and is then cut is reconnected at once,
     # each time. Only failures with no 200 in between (the hang-ups) make it grow.
-    assert gaps[0] < 0.2
-    assert gaps[1] < 0.2
-    assert 0.2 <= gaps[2] < 1.0
-    assert 0.45 <= gaps[3] < 1.5
+    assert waits == [0, 0, 0.25, 0.5]
 
 
 def test_truncated_last_line_of_a_cleanly_ended_stream_is_emitted(fake: FakeX) -> None:
