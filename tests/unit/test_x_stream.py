@@ -329,10 +329,9 @@ def test_stop_and_close_end_an_idle_stream_promptly(fake: FakeX) -> None:
         assert run.take(1, timeout=10) == expected
         time.sleep(0.3)
         run.stop.set()
-        started = time.monotonic()
         run.source.close()
-        run.wait_finished(2)
-        took = time.monotonic() - started
-    assert took < 2
+        # The stream sends nothing, ever: without close() shutting the socket down the
+        # read would block until the test's end, so a generous wait still tells them apart.
+        run.wait_finished(15)
     assert run.source.fatal is None
     assert len(fake.stream_connects()) == 1
