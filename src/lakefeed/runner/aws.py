@@ -290,7 +290,8 @@ class AwsRunner:
         if not wait.ok:
             raise LakefeedError("hosts not reachable over SSH:\n  " + "\n  ".join(wait.failures))
         self.say("configuring with site.yml")
-        result = deploy(t, fingerprint.desired(self.root, t.inventories, wheel), out=self.out)
+        want = fingerprint.desired(self.root, t.inventories, wheel, t.vault_password_file)
+        result = deploy(t, want, out=self.out)
         if not result.ok:
             raise LakefeedError("site.yml failed:\n  " + "\n  ".join(result.failures))
         self.say(f"site.yml done in {result.seconds:.0f}s: changed={result.changed}")

@@ -15,15 +15,20 @@ its own inputs, so a rollout runs only the plays whose inputs changed (`plays_to
 - the lakefeed build, for the plays that include the lakefeed role;
 - the inventory variables the play can read: a variable counts for a play when its name
   appears anywhere in the play's files, when it is one of Ansible's own (`ansible_*`), or
-  when the value of a variable that counts names it (a template). Files that are not
-  plain variable files (hosts.yml, a vaulted file, anything not a mapping) count for every
-  play. A variable no file of a play names cannot change what the play does; the rule
-  errs towards running a play, never towards skipping one.
+  when the value of a variable that counts names it (a template). A vaulted variable file
+  is read with the vault password when the runner has it, and each of its variables counts
+  as the others do, by name, its value as an HMAC keyed with that password (a secret's
+  digest never leaves the controller, and none can be guessed from a record); without
+  the password, and for files that are not plain variable files (hosts.yml, anything not
+  a mapping), the file counts for every play. A variable no file of a play names cannot
+  change what the play does; the rule errs towards running a play, never towards
+  skipping one.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import re
 from collections.abc import Iterable, Iterator
@@ -162,20 +167,71 @@ def play_roles(root: Path, playbook: Path) -> set[str]:
     return seen
 
 
-def _inventory(root: Path, inventories: Iterable[Path]) -> tuple[str, list[tuple[str, str, str]]]:
+def _vault_password(password_file: Path | None) -> bytes | None:
+    """The vault password as Ansible reads it (a file's text, or a script's output), or
+    None when there is none or Ansible is not installed here."""
+    if password_file is None or not password_file.is_file():
+        return None
+    try:  # the controller's Ansible; the wheel also goes to hosts, which have none
+        from ansible.errors import AnsibleError  # noqa: PLC0415
+        from ansible.parsing.dataloader import DataLoader  # noqa: PLC0415
+        from ansible.parsing.vault import get_file_vault_secret  # noqa: PLC0415
+    except ImportError:
+        return None
+    try:
+        secret = get_file_vault_secret(filename=str(password_file), loader=DataLoader())
+        secret.load()
+    except (AnsibleError, OSError):
+        return None  # the deploy itself says what is wrong with the password file
+    return secret.bytes
+
+
+def _decrypt(text: str, password: bytes | None) -> Any:
+    """A vaulted variable file's data, or None when it cannot be decrypted with `password`."""
+    if password is None:
+        return None
+    from ansible.errors import AnsibleError  # noqa: PLC0415
+    from ansible.parsing.vault import VaultLib, VaultSecret  # noqa: PLC0415
+
+    try:
+        plain = VaultLib([("default", VaultSecret(password))]).decrypt(text)
+    except AnsibleError:
+        return None
+    return _load(plain.decode("utf-8", errors="replace"))
+
+
+def _sealed(password: bytes, name: str, value: Any) -> str:
+    """A vaulted variable's value as the fingerprint keeps it: an HMAC keyed with the vault
+    password (it changes exactly when the value does), and the variables it names when
+    it is a template (names are not secret; they decide which plays read it)."""
+    text = json.dumps(value, sort_keys=True, default=str)
+    mac = hmac.new(password, f"{name}\0{text}".encode(), hashlib.sha256).hexdigest()[:32]
+    reads = sorted(set(_WORD.findall(text))) if "{{" in text or "{%" in text else []
+    return json.dumps({"vaulted": mac, "reads": reads})
+
+
+def _inventory(
+    root: Path, inventories: Iterable[Path], vault_password: bytes | None = None
+) -> tuple[str, list[tuple[str, str, str]]]:
     """The inventory as (a digest of the files every play depends on, the variables of
-    plain group_vars/host_vars files as (file, name, value as JSON))."""
+    plain group_vars/host_vars files, and of vaulted ones `vault_password` opens, as
+    (file, name, value as JSON))."""
     whole = hashlib.sha256()
     variables = []
     for f in _files(root, inventories):
         name = str(f.relative_to(root)) if f.is_relative_to(root) else str(f)
         text = f.read_text(encoding="utf-8", errors="replace")
         data = None
-        if {"group_vars", "host_vars"} & set(f.parts) and not text.startswith("$ANSIBLE_VAULT"):
-            data = _load(text)
+        vaulted = text.startswith("$ANSIBLE_VAULT")
+        if {"group_vars", "host_vars"} & set(f.parts):
+            data = _decrypt(text, vault_password) if vaulted else _load(text)
         if isinstance(data, dict) and all(isinstance(k, str) for k in data):
             for key, value in data.items():
-                variables.append((name, key, json.dumps(value, sort_keys=True, default=str)))
+                if vaulted:
+                    assert vault_password is not None
+                    variables.append((name, key, _sealed(vault_password, key, value)))
+                else:
+                    variables.append((name, key, json.dumps(value, sort_keys=True, default=str)))
         elif data is None and text.strip() in ("", "---"):
             continue
         else:
@@ -250,7 +306,9 @@ def _play_fingerprints(
     # What each variable's value names (a template reading other variables).
     reads: dict[str, set[str]] = {}
     for _, name, value in variables:
-        if "{{" in value or "{%" in value:
+        if value.startswith('{"vaulted": '):
+            reads.setdefault(name, set()).update(set(json.loads(value)["reads"]) & names)
+        elif "{{" in value or "{%" in value:
             reads.setdefault(name, set()).update(set(_WORD.findall(value)) & names)
     out = {}
     for play, playbook in PLAYS.items():
@@ -277,7 +335,14 @@ def _play_fingerprints(
     return out
 
 
-def desired(root: Path, inventories: Iterable[Path], wheel: Path) -> dict[str, Any]:
+def desired(
+    root: Path,
+    inventories: Iterable[Path],
+    wheel: Path,
+    vault_password_file: Path | None = None,
+) -> dict[str, Any]:
+    """The deploy's fingerprint, its parts and its plays' fingerprints. With the vault's
+    password file, vaulted variables count for the plays that read them (else for all)."""
     inventories = list(inventories)
     parts = {
         "build": wheel.name.split("-py3")[0]
@@ -297,7 +362,7 @@ def desired(root: Path, inventories: Iterable[Path], wheel: Path) -> dict[str, A
         ),
         "inventory": digest(root, inventories),
     }
-    inventory_whole, variables = _inventory(root, inventories)
+    inventory_whole, variables = _inventory(root, inventories, _vault_password(vault_password_file))
     # The controller files the inventory names (collector_files, a local Kafka archive),
     # hashed once here for the whole record and for each play.
     named = _named_files(root, variables)

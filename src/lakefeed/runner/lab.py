@@ -211,7 +211,8 @@ class LabRunner:
         self.say("configuring with site.yml (progress below; events in .lab/events.jsonl)")
         # Recorded on the hosts at the end, so a later `lakefeed rollout` of an unchanged
         # checkout knows there is nothing to do.
-        record = fingerprint.desired(self.root, self.target.inventories, wheel)
+        t = self.target
+        record = fingerprint.desired(self.root, t.inventories, wheel, t.vault_password_file)
         result = deploy(self.target, record, out=self.out)
         if not result.ok:
             raise LakefeedError(

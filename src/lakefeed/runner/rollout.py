@@ -123,7 +123,7 @@ class Rollout:
         t = self.target
         t.require_hosts()
         wheel = wheelhouse.build(t.root, t.wheelhouse, wheelhouse.platform_of(t.name))
-        want = fingerprint.desired(t.root, t.inventories, wheel)
+        want = fingerprint.desired(t.root, t.inventories, wheel, t.vault_password_file)
         self.record["fingerprint"] = want["fingerprint"]
         self.say(
             f"checkout: {want['fingerprint']} (build {want['build']}, "

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import shutil
 from pathlib import Path
 
 import jinja2
 import pytest
 import yaml
+from ansible.parsing.vault import VaultLib, VaultSecret
 
 from lakefeed.runner import fingerprint
 
@@ -139,6 +142,79 @@ def test_each_play_changes_only_with_its_own_inputs(tree: Path, wheel: Path) -> 
     vault = tree / "inventories/lab/group_vars/all/vault.yml"
     vault.write_text("$ANSIBLE_VAULT;1.1;AES256\n6162636465\n")
     assert _plays_changed(rebuilt, fingerprint.desired(tree, inv, wheel)) == set(fingerprint.PLAYS)
+
+
+def _vault(path: Path, password: str, data: dict) -> None:
+    lib = VaultLib([("default", VaultSecret(password.encode()))])
+    path.write_bytes(lib.encrypt(yaml.safe_dump(data)))
+
+
+def test_a_vaulted_file_opened_with_its_password_counts_by_variable(
+    tree: Path, wheel: Path, tmp_path: Path
+) -> None:
+    inv = [tree / "inventories" / "lab"]
+    password = tmp_path / "vault-password"
+    password.write_text("correct horse\n")
+    vault = tree / "inventories/lab/group_vars/all/vault.yml"
+    secret = "s3-secret-" + "x" * 30
+    values = {"shipper_s3_secret_key": secret, "my_label": "l1"}
+    _vault(vault, "correct horse", values)
+    base = fingerprint.desired(tree, inv, wheel, password)
+
+    def rotate(**change: str) -> set[str]:
+        nonlocal base
+        values.update(change)
+        _vault(vault, "correct horse", values)
+        now = fingerprint.desired(tree, inv, wheel, password)
+        assert fingerprint.changed_parts(now, base) == ["inventory"]
+        changed, base = _plays_changed(base, now), now
+        return changed
+
+    # The S3 secret: the shipper's play only, as for a plain variable.
+    assert rotate(shipper_s3_secret_key="s3-secret-" + "y" * 30) == {"archive"}
+    # Encrypted again with the same values (a new salt): no play.
+    assert rotate() == set()
+    # A vaulted variable no play names, until a template reads it.
+    assert rotate(my_label="l2") == set()
+    group_vars = tree / "inventories/lab/group_vars/all/main.yml"
+    data = yaml.safe_load(group_vars.read_text())
+    data["archiver_rotate"]["max_age_seconds"] = "{{ my_age }}"
+    group_vars.write_text(yaml.safe_dump(data, sort_keys=False))
+    base = fingerprint.desired(tree, inv, wheel, password)
+    assert rotate(my_age="{{ my_label | length }}") == {"archive"}  # a vaulted template
+    assert rotate(my_label="l33") == {"archive"}
+
+    # Neither the secret nor a plain digest of it is in what a host records.
+    text = json.dumps(base)
+    assert secret not in text
+    assert hashlib.sha256(secret.encode()).hexdigest()[:16] not in text
+
+    # The wrong password, or none: the file counts for every play, as before.
+    wrong = tmp_path / "wrong"
+    wrong.write_text("battery staple\n")
+    for other in (wrong, None):
+        opened = fingerprint.desired(tree, inv, wheel, password)
+        closed = fingerprint.desired(tree, inv, wheel, other)
+        assert closed["fingerprint"] == opened["fingerprint"]
+        values["shipper_s3_secret_key"] = secret + "-rotated"
+        _vault(vault, "correct horse", values)
+        assert _plays_changed(closed, fingerprint.desired(tree, inv, wheel, other)) == set(
+            fingerprint.PLAYS
+        )
+
+
+def test_a_vault_password_script_is_run_as_ansible_runs_it(
+    tree: Path, wheel: Path, tmp_path: Path
+) -> None:
+    inv = [tree / "inventories" / "lab"]
+    script = tmp_path / "vault-password.sh"
+    script.write_text("#!/bin/sh\necho 'from a script'\n")
+    script.chmod(0o700)
+    vault = tree / "inventories/lab/group_vars/all/vault.yml"
+    _vault(vault, "from a script", {"shipper_s3_secret_key": "a"})
+    before = fingerprint.desired(tree, inv, wheel, script)
+    _vault(vault, "from a script", {"shipper_s3_secret_key": "b"})
+    assert _plays_changed(before, fingerprint.desired(tree, inv, wheel, script)) == {"archive"}
 
 
 def test_an_inline_vault_value_counts_by_its_name(tree: Path, wheel: Path) -> None:
