@@ -39,6 +39,16 @@ the variable and stops the run before any host is connected to:
         or remove it.'
 
 A default shown as `{{ ... }}` is computed from other variables or the inventory.
+
+**The daemon roles** (`collector`, `archiver`, `shipper`) have one shape: `tasks/main.yml`
+runs `check.yml` (controller only), the `lakefeed` role (the build and the service users,
+once per host and run), `configure.yml` (the files a daemon reads besides its config) and
+`service.yml` (config, unit, restart and health gate). What they share is written once,
+as entry points of the `lakefeed` role: `spool` (the archiver's and the shipper's one
+`lakefeed_spool_dir`), `kafka_client` (the brokers' CA, each service's Kafka password
+file and the `kafka` section of its config: the archiver's and the collectors'), `files`
+(a file that changes leaves a restart marker on the host for each service that reads
+it, so the restart also happens when the run that changed it stopped first) and `daemon`.
 """
 
 

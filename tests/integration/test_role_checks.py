@@ -130,6 +130,13 @@ def test_a_misspelt_variable_is_refused_by_name(tmp_path: Path, key: str) -> Non
     assert_stopped_in_the_checks(report, f"unknown variable {key}")
 
 
+@pytest.mark.parametrize("key", ["archiver_spool_dir", "shipper_spool_dir"])
+def test_a_spool_variable_of_an_older_release_names_the_new_one(tmp_path: Path, key: str) -> None:
+    rc, report = site(inventory(tmp_path, extra={key: "/srv/spool"}))
+    assert rc != 0
+    assert_stopped_in_the_checks(report, f"{key} is now lakefeed_spool_dir")
+
+
 @pytest.mark.parametrize(
     ("key", "value"),
     [

@@ -36,7 +36,7 @@ PREFIX = "lf-lab"
 GROUPS = {"kafka": 3, "s3": 1}
 BUCKET = "lakefeed-lab"
 S3_PORT = 9000
-# The archiver's and shipper's spool (archiver_spool_dir in roles/archiver/defaults).
+# The archiver's and shipper's spool (lakefeed_spool_dir in roles/lakefeed/defaults).
 SPOOL_DIR = "/var/spool/lakefeed"
 SPOOL_DISK_MIB = 256
 
