@@ -200,24 +200,28 @@ def _decrypt(text: str, password: bytes | None) -> Any:
     return _load(plain.decode("utf-8", errors="replace"))
 
 
-def _sealed(password: bytes, name: str, value: Any) -> str:
-    """A vaulted variable's value as the fingerprint keeps it: an HMAC keyed with the vault
-    password (it changes exactly when the value does), and the variables it names when
-    it is a template (names are not secret; they decide which plays read it)."""
-    text = json.dumps(value, sort_keys=True, default=str)
+def _sealed(password: bytes, name: str, text: str) -> str:
+    """A vaulted variable's value (`text`, its JSON) as the fingerprint keeps it: an HMAC
+    keyed with the vault password, which changes exactly when the value does."""
     mac = hmac.new(password, f"{name}\0{text}".encode(), hashlib.sha256).hexdigest()[:32]
-    reads = sorted(set(_WORD.findall(text))) if "{{" in text or "{%" in text else []
-    return json.dumps({"vaulted": mac, "reads": reads})
+    return json.dumps(f"vaulted {mac}")
+
+
+def _template_words(text: str) -> set[str]:
+    """The words of a value that is a template (the variables it may read), else none.
+    Names are not secret: a vaulted template's names decide which plays read it too."""
+    return set(_WORD.findall(text)) if "{{" in text or "{%" in text else set()
 
 
 def _inventory(
     root: Path, inventories: Iterable[Path], vault_password: bytes | None = None
-) -> tuple[str, list[tuple[str, str, str]]]:
+) -> tuple[str, list[tuple[str, str, str]], dict[str, set[str]]]:
     """The inventory as (a digest of the files every play depends on, the variables of
     plain group_vars/host_vars files, and of vaulted ones `vault_password` opens, as
-    (file, name, value as JSON))."""
+    (file, name, value as JSON), and the words each template value holds, by variable)."""
     whole = hashlib.sha256()
     variables = []
+    templates: dict[str, set[str]] = {}
     for f in _files(root, inventories):
         name = str(f.relative_to(root)) if f.is_relative_to(root) else str(f)
         text = f.read_text(encoding="utf-8", errors="replace")
@@ -227,16 +231,18 @@ def _inventory(
             data = _decrypt(text, vault_password) if vaulted else _load(text)
         if isinstance(data, dict) and all(isinstance(k, str) for k in data):
             for key, value in data.items():
+                as_json = json.dumps(value, sort_keys=True, default=str)
+                if words := _template_words(as_json):
+                    templates.setdefault(key, set()).update(words)
                 if vaulted:
                     assert vault_password is not None
-                    variables.append((name, key, _sealed(vault_password, key, value)))
-                else:
-                    variables.append((name, key, json.dumps(value, sort_keys=True, default=str)))
+                    as_json = _sealed(vault_password, key, as_json)
+                variables.append((name, key, as_json))
         elif data is None and text.strip() in ("", "---"):
             continue
         else:
             whole.update(name.encode() + b"\0" + hashlib.sha256(text.encode()).digest())
-    return whole.hexdigest()[:16], variables
+    return whole.hexdigest()[:16], variables, templates
 
 
 def _file_digest(path: Path) -> str:
@@ -292,7 +298,9 @@ def _named_files(root: Path, variables: list[tuple[str, str, str]]) -> dict[str,
 def _play_fingerprints(
     root: Path,
     variables: list[tuple[str, str, str]],
+    templates: dict[str, set[str]],
     named: dict[str, list[str]],
+    *,
     inventory_whole: str,
     build: str,
 ) -> dict[str, str]:
@@ -304,12 +312,7 @@ def _play_fingerprints(
     shared_digest = digest(root, shared)
     names = {name for _, name, _ in variables}
     # What each variable's value names (a template reading other variables).
-    reads: dict[str, set[str]] = {}
-    for _, name, value in variables:
-        if value.startswith('{"vaulted": '):
-            reads.setdefault(name, set()).update(set(json.loads(value)["reads"]) & names)
-        elif "{{" in value or "{%" in value:
-            reads.setdefault(name, set()).update(set(_WORD.findall(value)) & names)
+    reads = {name: words & names for name, words in templates.items()}
     out = {}
     for play, playbook in PLAYS.items():
         roles = sorted(play_roles(root, root / playbook))
@@ -362,7 +365,9 @@ def desired(
         ),
         "inventory": digest(root, inventories),
     }
-    inventory_whole, variables = _inventory(root, inventories, _vault_password(vault_password_file))
+    inventory_whole, variables, templates = _inventory(
+        root, inventories, _vault_password(vault_password_file)
+    )
     # The controller files the inventory names (collector_files, a local Kafka archive),
     # hashed once here for the whole record and for each play.
     named = _named_files(root, variables)
@@ -372,7 +377,9 @@ def desired(
     return {
         "fingerprint": hashlib.sha256(blob).hexdigest()[:20],
         **parts,
-        "plays": _play_fingerprints(root, variables, named, inventory_whole, parts["build"]),
+        "plays": _play_fingerprints(
+            root, variables, templates, named, inventory_whole=inventory_whole, build=parts["build"]
+        ),
     }
 
 

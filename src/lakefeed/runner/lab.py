@@ -213,7 +213,7 @@ class LabRunner:
         # checkout knows there is nothing to do.
         t = self.target
         record = fingerprint.desired(self.root, t.inventories, wheel, t.vault_password_file)
-        result = deploy(self.target, record, out=self.out)
+        result = deploy(t, record, out=self.out)
         if not result.ok:
             raise LakefeedError(
                 "site.yml failed:\n  " + "\n  ".join(result.failures or [result.status])

@@ -203,6 +203,17 @@ def test_a_vaulted_file_opened_with_its_password_counts_by_variable(
         )
 
 
+def test_a_plain_variable_shaped_like_a_sealed_one_is_a_plain_variable(
+    tree: Path, wheel: Path
+) -> None:
+    # The fingerprint once told a vaulted value from a plain one by its JSON text.
+    group_vars = tree / "inventories/lab/group_vars/all/main.yml"
+    base = fingerprint.desired(tree, [tree / "inventories" / "lab"], wheel)
+    group_vars.write_text(group_vars.read_text() + "my_note: {vaulted: 1}\n")
+    noted = fingerprint.desired(tree, [tree / "inventories" / "lab"], wheel)
+    assert _plays_changed(base, noted) == set()
+
+
 def test_a_vault_password_script_is_run_as_ansible_runs_it(
     tree: Path, wheel: Path, tmp_path: Path
 ) -> None:
