@@ -36,8 +36,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from zlib_ng import gzip_ng
 
 from bench_data import sample_records
+from lakefeed.archiver.writer import _FLUSH_AT
 
-CHUNK = 1024 * 1024  # the archiver's _FLUSH_AT
+CHUNK = _FLUSH_AT  # the size of the chunks the archiver hands to gzip
 LEVELS = (1, 3, 6, 9)
 GIB = 1024**3
 
