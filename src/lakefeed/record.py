@@ -134,6 +134,39 @@ def make_record_raw(
     return head.encode("utf-8") + b',"payload":' + raw + b"}"
 
 
+# Where a lake line carries its Kafka coordinates (docs/contracts.md, ADR 14).
+LAKE_COORDINATES = ("kafka_topic", "kafka_partition", "kafka_offset")
+_WS_OR_OPEN = (b" ", b"\t", b"\r", b"\n", b"{")
+
+
+def coordinates_tail(topic: str, partition: int) -> bytes:
+    """The bytes `lake_line` puts before a record's closing brace, up to its offset.
+
+    Topic names are `[A-Za-z0-9._-]` (Kafka's own rule), so none needs escaping."""
+    return b',"kafka_topic":"%s","kafka_partition":%d,"kafka_offset":' % (
+        topic.encode("ascii"),
+        partition,
+    )
+
+
+def lake_line(value: bytes, tail: bytes, offset: int) -> bytes:
+    """One lake line: the Kafka value with its coordinates added as the last members of
+    its object (`tail` from `coordinates_tail`), and a newline.
+
+    A value that is not a JSON object (it does not end with `}`) is written unchanged:
+    only the collector's records and dead letters are promised coordinates.
+    """
+    if value.endswith(b"}") and not value[:-1].endswith(_WS_OR_OPEN):
+        return b"%s%s%d}\n" % (value[:-1], tail, offset)
+    body = value.rstrip(b" \t\r\n")
+    if not body.endswith(b"}"):
+        return body + b"\n"
+    inner = body[:-1].rstrip(b" \t\r\n")
+    if inner.endswith(b"{"):  # an empty object: no comma before the first member
+        return b"%s%s%d}\n" % (inner, tail[1:], offset)
+    return b"%s%s%d}\n" % (inner, tail, offset)
+
+
 def dig(obj: Any, path: str) -> Any:
     """Follow a dotted path (`data.id`, `items.0.id`); KeyError if any step is missing."""
     if not path:

@@ -9,7 +9,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from lakefeed.record import SpoolName
+from lakefeed.record import LAKE_COORDINATES, SpoolName
 
 KEY_RE = re.compile(
     r"^(?:(?P<prefix>.+)/)?(?P<topic>[^/]+)/year=(?P<y>\d{4})/month=(?P<m>\d{2})"
@@ -57,8 +57,10 @@ def read_lake(client: Any, bucket: str, prefix: str = "") -> Lake:
             lake.objects += 1
             for i, line in enumerate(lines):
                 rec = json.loads(line)
-                assert set(rec) == {"id", "source", "collected_at", "payload"}, rec
                 coord = (name.topic, name.partition, name.first + i)
+                # The line's own coordinates (what Athena dedups on) are its position's.
+                assert tuple(rec.pop(k) for k in LAKE_COORDINATES) == coord, (key, i)
+                assert set(rec) == {"id", "source", "collected_at", "payload"}, rec
                 lake.copies[coord] += 1
                 lake.by_offset[coord] = rec
                 lake.lines += 1

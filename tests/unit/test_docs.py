@@ -12,7 +12,7 @@ import pytest
 from lakefeed import config, configdoc, rolesdoc
 from lakefeed.collector.daemon import Collector
 from lakefeed.collector.sources import Item
-from lakefeed.record import SpoolName, lake_key, make_record
+from lakefeed.record import SpoolName, coordinates_tail, lake_key, lake_line, make_record
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -69,6 +69,11 @@ def test_contract_examples_are_what_the_code_writes() -> None:
     assert parsed is not None and str(parsed) == name
     key = _contract_example("lake-key")
     assert key == lake_key("raw", parsed, record["collected_at"])
+    line = _contract_example("lake-line")
+    value = make_record(record["id"], record["source"], record["payload"], record["collected_at"])
+    coords = json.loads(line)
+    tail = coordinates_tail(coords["kafka_topic"], coords["kafka_partition"])
+    assert line.encode() + b"\n" == lake_line(value, tail, coords["kafka_offset"])
     dead = json.loads(_contract_example("dead-letter"))
     collector = Collector(
         config.load(ROOT / "docs" / "examples" / "collector-replay.yaml"), Event()

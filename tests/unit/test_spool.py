@@ -28,7 +28,9 @@ def test_a_file_remade_from_the_same_records_has_the_same_bytes(tmp_path: Path) 
     fa, fb = write(a, 10, 500), write(b, 10, 500)
     assert fa.name == fb.name == str(SpoolName("t", 0, 10, 509))
     assert fa.read_bytes() == fb.read_bytes()
-    assert gzip.decompress(fa.read_bytes()).splitlines()[0] == b'{"id":"10"}'
+    assert gzip.decompress(fa.read_bytes()).splitlines()[0] == (
+        b'{"id":"10","kafka_topic":"t","kafka_partition":0,"kafka_offset":10}'
+    )
 
 
 def test_finished_file_is_only_in_ready(tmp_path: Path) -> None:
@@ -69,13 +71,23 @@ def test_last_offsets_cover_ready_and_shipped(tmp_path: Path) -> None:
     assert spool.last_offsets() == {("t", 0): 14, ("t", 2): 100}
 
 
-def test_lines_get_a_newline_once(tmp_path: Path) -> None:
+def test_each_line_carries_its_coordinates_and_one_newline(tmp_path: Path) -> None:
     spool = Spool(tmp_path)
     spool.ensure()
-    pf = PartitionFile(spool, "t", 0, 0, level=1)
-    pf.write(0, b"{}\n")
-    pf.write(1, b"{}")
-    assert gzip.decompress(pf.finish().read_bytes()) == b"{}\n{}\n"
+    pf = PartitionFile(spool, "x.posts", 3, 7, level=1)
+    values = [b'{"id":"a"}\n', b"{}", b"{ }", b'{"id":"b","payload":{}} \r\n', b"[1]", b'"s"']
+    for i, value in enumerate(values):
+        pf.write(7 + i, value)
+    tail = b'"kafka_topic":"x.posts","kafka_partition":3,"kafka_offset":'
+    assert gzip.decompress(pf.finish().read_bytes()).splitlines() == [
+        b'{"id":"a",' + tail + b"7}",
+        b"{" + tail + b"8}",
+        b"{" + tail + b"9}",
+        b'{"id":"b","payload":{},' + tail + b"10}",
+        # Not an object: nowhere to put them, so the value is written as it came.
+        b"[1]",
+        b'"s"',
+    ]
 
 
 def crc32c_be(data: bytes) -> bytes:
@@ -115,7 +127,10 @@ def test_files_compressed_on_the_compressor_threads_have_the_same_bytes(tmp_path
             fx, fy = x.finish(), y.finish()
             assert fx.name == fy.name
             assert fx.read_bytes() == fy.read_bytes()
-        assert gzip.decompress(fx.read_bytes()).splitlines() == lines
+        assert gzip.decompress(fx.read_bytes()).splitlines() == [
+            b'%s,"kafka_topic":"t","kafka_partition":2,"kafka_offset":%d}' % (line[:-1], i)
+            for i, line in enumerate(lines)
+        ]
     finally:
         compressor.close()
 

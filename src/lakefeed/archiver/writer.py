@@ -21,7 +21,7 @@ from pathlib import Path
 
 from zlib_ng import gzip_ng
 
-from lakefeed.record import SpoolName
+from lakefeed.record import SpoolName, coordinates_tail, lake_line
 from lakefeed.spool import PART_SUFFIX, Spool, fsync_dir
 
 # Writing the gzip stream in large chunks costs far less than one call per record.
@@ -105,9 +105,10 @@ class PartitionFile:
         self._compressor = compressor
         self._lane = compressor.lane() if compressor is not None else 0
         self._chunks: deque[Future[None]] = deque()  # handed to the compressor, in order
+        self._tail = coordinates_tail(topic, partition)
 
     def write(self, offset: int, value: bytes) -> None:
-        line = value if value.endswith(b"\n") else value + b"\n"
+        line = lake_line(value, self._tail, offset)
         self._buf.append(line)
         self._buffered += len(line)
         self.bytes += len(line)
