@@ -22,6 +22,9 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
 
 from lakefeed.lab.local import free_port
 
@@ -95,6 +98,35 @@ class MotoServer:
             aws_access_key_id=FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"],
             aws_secret_access_key=FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
         )
+
+    def athena(self, operation: str, **params: Any) -> dict[str, Any]:
+        """One Athena call in its JSON protocol (`AmazonAthena.<operation>`), signed as
+        boto3 signs it. botocore 1.44 speaks REST-JSON to Athena, which moto 5.2 does not
+        route (404); the Terraform provider speaks JSON, as this does."""
+        request = AWSRequest(
+            method="POST",
+            url=self.url + "/",
+            data=json.dumps(params).encode(),
+            headers={
+                "Content-Type": "application/x-amz-json-1.1",
+                "X-Amz-Target": f"AmazonAthena.{operation}",
+            },
+        )
+        SigV4Auth(
+            Credentials(
+                FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"], FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"]
+            ),
+            "athena",
+            self.region,
+        ).add_auth(request)
+        prepared = request.prepare()
+        # The URL is this server's own http://127.0.0.1:<port>/.
+        call = urllib.request.Request(  # noqa: S310
+            prepared.url, data=prepared.body, headers=dict(prepared.headers), method="POST"
+        )
+        with urllib.request.urlopen(call, timeout=30) as answer:  # noqa: S310
+            result: dict[str, Any] = json.loads(answer.read())
+        return result
 
 
 class TerraformError(AssertionError):

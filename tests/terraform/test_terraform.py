@@ -9,6 +9,7 @@ without --yes off a terminal and, with it, destroys down to nothing.
 
 from __future__ import annotations
 
+import base64
 import ipaddress
 import json
 import logging
@@ -26,6 +27,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from lakefeed.lab.local import fetched
+from lakefeed.record import SpoolName, lake_key
 from tests.support.aws import MotoServer, Terraform
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -75,6 +77,7 @@ def _ssh_public_key() -> str:
 def _inventory_of_aws(moto: MotoServer) -> dict[str, set[str]]:
     """Ids of every resource kind the environment creates, to compare before and after."""
     ec2, s3, iam = moto.client("ec2"), moto.client("s3"), moto.client("iam")
+    glue = moto.client("glue")
     instances = {
         i["InstanceId"]
         for r in ec2.describe_instances()["Reservations"]
@@ -108,6 +111,9 @@ def _inventory_of_aws(moto: MotoServer) -> dict[str, set[str]]:
         "instance_profiles": {
             p["InstanceProfileName"] for p in iam.list_instance_profiles()["InstanceProfiles"]
         },
+        "iam_policies": {p["PolicyName"] for p in iam.list_policies(Scope="Local")["Policies"]},
+        "glue_databases": {d["Name"] for d in glue.get_databases()["DatabaseList"]},
+        "athena_workgroups": {w["Name"] for w in moto.athena("ListWorkGroups")["WorkGroups"]},
     }
 
 
@@ -223,7 +229,7 @@ def deployed(moto: MotoServer, tmp_path_factory: pytest.TempPathFactory) -> Iter
 
 def test_inventory_output_has_the_runners_shape(deployed: Deployed) -> None:
     out = deployed.outputs
-    assert set(out) == {"inventory", "lake_bucket", "lake_prefix", "region"}
+    assert set(out) == {"inventory", "lake_bucket", "lake_prefix", "region", "catalog"}
     assert (out["lake_bucket"], out["lake_prefix"], out["region"]) == (
         deployed.bucket,
         "raw",
@@ -282,7 +288,16 @@ def test_lake_bucket_is_private_encrypted_versioned_with_lifecycle(deployed: Dep
     assert ownership["Rules"] == [{"ObjectOwnership": "BucketOwnerEnforced"}]
 
     lifecycle = {r["ID"]: r for r in s3.get_bucket_lifecycle_configuration(Bucket=bucket)["Rules"]}
-    assert set(lifecycle) == {"lake-storage-classes", "abort-incomplete-multipart-uploads"}
+    assert set(lifecycle) == {
+        "lake-storage-classes",
+        "expire-athena-results",
+        "abort-incomplete-multipart-uploads",
+    }
+    results = lifecycle["expire-athena-results"]
+    assert (results["Filter"], results["Expiration"]) == (
+        {"Prefix": "athena-results/"},
+        {"Days": 30},
+    )
     lake = lifecycle["lake-storage-classes"]
     assert lake["Status"] == "Enabled"
     assert lake["Filter"] == {"Prefix": "raw/"}
@@ -351,6 +366,75 @@ def test_instance_profile_reaches_only_the_lake_prefix(deployed: Deployed) -> No
         if i.get("IamInstanceProfile", {}).get("Arn", "").endswith(f"/{NAME}-lake-writer")
     }
     assert with_profile == {"kafka-2"}
+
+
+def test_the_catalog_has_a_projected_table_and_a_deduplicated_view_per_topic(
+    deployed: Deployed,
+) -> None:
+    catalog = deployed.outputs["catalog"]
+    database = "lf_moto_lake"
+    assert catalog["database"] == database
+    # The topics are inventories/aws's archiver_topics: `up` passed them to Terraform.
+    committed = yaml.safe_load((ROOT / "inventories/aws/group_vars/all/main.yml").read_text())
+    assert list(catalog["tables"]) == committed["archiver_topics"] == ["x.posts"]
+    assert catalog["tables"]["x.posts"] == {"view": "x_posts", "lines": "x_posts_lines"}
+
+    glue = deployed.moto.client("glue")
+    lines = glue.get_table(DatabaseName=database, Name="x_posts_lines")["Table"]
+    lake = f"s3://{deployed.bucket}/raw/x.posts"
+    assert lines["StorageDescriptor"]["Location"] == lake + "/"
+    assert [c["Name"] for c in lines["StorageDescriptor"]["Columns"]] == ["line"]
+    assert [k["Name"] for k in lines["PartitionKeys"]] == ["year", "month", "day", "hour"]
+    params = lines["Parameters"]
+    assert params["projection.enabled"] == "true"
+    assert (params["projection.month.range"], params["projection.month.digits"]) == ("1,12", "2")
+    assert params["storage.location.template"] == (
+        lake + "/year=${year}/month=${month}/day=${day}/hour=${hour}/"
+    )
+    # The template is the lake-key contract, as the shipper writes it.
+    key = lake_key("raw", SpoolName("x.posts", 2, 0, 9), "2026-03-04T05:06:07.000Z")
+    filled = params["storage.location.template"].replace("${year}", "2026")
+    for part, value in (("month", "03"), ("day", "04"), ("hour", "05")):
+        filled = filled.replace("${" + part + "}", value)
+    assert f"s3://{deployed.bucket}/{key}".startswith(filled)
+
+    view = glue.get_table(DatabaseName=database, Name="x_posts")["Table"]
+    assert view["TableType"] == "VIRTUAL_VIEW"
+    text = view["ViewOriginalText"]
+    assert text.startswith("/* Presto View: ") and text.endswith(" */")
+    definition = json.loads(base64.b64decode(text[len("/* Presto View: ") : -len(" */")]))
+    assert definition["schema"] == database
+    assert f'FROM "{database}"."x_posts_lines"' in definition["originalSql"]
+    assert [c["name"] for c in definition["columns"]] == [
+        c["Name"] for c in view["StorageDescriptor"]["Columns"]
+    ]
+
+    group = deployed.moto.athena("GetWorkGroup", WorkGroup=catalog["workgroup"])
+    config = group["WorkGroup"]["Configuration"]
+    assert config["EnforceWorkGroupConfiguration"] is True
+    assert config["BytesScannedCutoffPerQuery"] == 10 * 1024**3
+    results = config["ResultConfiguration"]
+    assert results["OutputLocation"] == f"s3://{deployed.bucket}/athena-results/"
+    assert results["EncryptionConfiguration"]["EncryptionOption"] == "SSE_S3"
+
+    iam = deployed.moto.client("iam")
+    arn = catalog["analyst_policy_arn"]
+    version = iam.get_policy(PolicyArn=arn)["Policy"]["DefaultVersionId"]
+    doc = iam.get_policy_version(PolicyArn=arn, VersionId=version)["PolicyVersion"]["Document"]
+    if isinstance(doc, str):
+        doc = json.loads(doc)
+    writes = [
+        s
+        for s in doc["Statement"]
+        if any(a in ("s3:PutObject", "s3:DeleteObject") for a in _list(s["Action"]))
+    ]
+    assert [_list(s["Resource"]) for s in writes] == [
+        [f"arn:aws:s3:::{deployed.bucket}/athena-results/*"]
+    ], "analysts write query results, never the lake"
+
+
+def _list(value: str | list[str]) -> list[str]:
+    return [value] if isinstance(value, str) else value
 
 
 def test_hosts_require_imdsv2_and_encrypt_every_volume(deployed: Deployed) -> None:
@@ -436,6 +520,8 @@ def test_up_wrote_the_inventory_and_showed_progress(deployed: Deployed) -> None:
     assert "plan: create module.cluster" in out or "plan: create module." in out, out[-3000:]
     assert "done in" in out and "applied:" in out, out[-3000:]
     assert deployed.up_summary["stage"] == "inventory"
+    assert deployed.up_summary["workgroup"] == "lf-moto-lake"
+    assert "catalog: Athena workgroup lf-moto-lake, database lf_moto_lake, views x_posts" in out
     assert deployed.up_summary["hosts"] == 3
 
 

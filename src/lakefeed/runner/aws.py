@@ -34,6 +34,55 @@ from lakefeed.runner.terraform import Outcome, Terraform
 STAGES = ("inventory", "configure", "smoke")
 
 
+def archived_topics(inventory: Path) -> list[str]:
+    """`archiver_topics` as inventories/aws's group_vars set it: the catalog's tables
+    (terraform/modules/catalog) follow what the archiver archives, from one setting.
+
+    Reads the plain YAML files of group_vars (a vaulted file is skipped: topics are no
+    secret). ConfigError when no file sets it, when two set it differently, or when the
+    value is not a plain list of topic names (a template Terraform cannot evaluate).
+    """
+    found: dict[str, Any] = {}
+    group_vars = inventory / "group_vars"
+    files = sorted(group_vars.glob("*.y*ml")) + sorted(group_vars.glob("*/*.y*ml"))
+    for path in files:
+        text = path.read_text(encoding="utf-8")
+        if text.startswith("$ANSIBLE_VAULT"):
+            continue
+        try:
+            doc = yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"{path}: not YAML ({exc})") from exc
+        if isinstance(doc, dict) and "archiver_topics" in doc:
+            found[str(path.relative_to(inventory))] = doc["archiver_topics"]
+    where = inventory / "group_vars" / "all" / "main.yml"
+    if not found:
+        raise ConfigError(
+            f"archiver_topics is not set in {inventory}/group_vars: the archiver would "
+            f"archive nothing and the catalog would have no table; set it in {where}, "
+            "e.g. archiver_topics: [x.posts]"
+        )
+    values = {json.dumps(v) for v in found.values()}
+    if len(values) > 1:
+        raise ConfigError(
+            "archiver_topics is set differently in "
+            + " and ".join(f"{f} ({v})" for f, v in sorted(found.items()))
+            + ": keep one, so the archiver and the catalog's tables agree"
+        )
+    (source, value), *_ = found.items()
+    if (
+        not isinstance(value, list)
+        or not value
+        or not all(isinstance(t, str) and re.fullmatch(r"[A-Za-z0-9._-]{1,249}", t) for t in value)
+    ):
+        raise ConfigError(
+            f"archiver_topics in {inventory / source} is {value!r}: it must be a non-empty "
+            "list of Kafka topic names written out (no Jinja template), e.g. [x.posts], "
+            "because Terraform makes the catalog's tables from it"
+        )
+    return list(value)
+
+
 class AwsRunner:
     # terraform/envs/dev/terraform.tfvars, the user's AWS settings, when no --var-file is
     # given (not for the rehearsal, which must never read a real account's settings).
@@ -71,6 +120,7 @@ class AwsRunner:
                 )
         self.var_files = [f.resolve() for f in files]
         self.variables = dict(variables or {})
+        self.variables.setdefault("lake_topics", archived_topics(target.inventories[0]))
         endpoint_url = endpoint_url or saved.get("endpoint_url")
         if endpoint_url:
             self.variables["endpoint_url"] = endpoint_url
@@ -334,6 +384,14 @@ class AwsRunner:
             "bucket": outputs["lake_bucket"],
             "stage": "inventory",
         }
+        catalog = outputs.get("catalog")
+        if catalog:
+            views = ", ".join(f"{t['view']} ({topic})" for topic, t in catalog["tables"].items())
+            self.say(
+                f"the lake's catalog: Athena workgroup {catalog['workgroup']}, database "
+                f"{catalog['database']}, views {views} (docs/query.md)"
+            )
+            self.summary["workgroup"] = catalog["workgroup"]
         if until != "inventory":
             self.summary["changed"] = self.configure(wheel)
             self.summary["stage"] = "configure"

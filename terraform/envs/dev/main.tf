@@ -26,7 +26,8 @@ data "aws_ami" "debian" {
 }
 
 locals {
-  ami_id = var.ami_id != null ? var.ami_id : data.aws_ami.debian[0].id
+  ami_id               = var.ami_id != null ? var.ami_id : data.aws_ami.debian[0].id
+  query_results_prefix = "athena-results"
 }
 
 module "network" {
@@ -56,6 +57,8 @@ module "lake" {
   kms_key_arn       = var.kms_key_arn
   storage_lifecycle = var.lake_lifecycle
   force_destroy     = var.lake_force_destroy
+  # Query results can be made again: they go after 30 days.
+  expiring_prefixes = { (local.query_results_prefix) = 30 }
 }
 
 module "iam" {
@@ -65,6 +68,18 @@ module "iam" {
   bucket_arn  = module.lake.bucket_arn
   prefix      = module.lake.prefix
   kms_key_arn = var.kms_key_arn
+}
+
+module "catalog" {
+  source = "../../modules/catalog"
+
+  name                 = var.name
+  bucket_name          = module.lake.bucket_name
+  prefix               = module.lake.prefix
+  topics               = var.lake_topics
+  results_prefix       = local.query_results_prefix
+  kms_key_arn          = var.kms_key_arn
+  bytes_scanned_cutoff = var.query_bytes_scanned_cutoff
 }
 
 module "cluster" {

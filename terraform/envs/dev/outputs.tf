@@ -32,3 +32,14 @@ output "region" {
   description = "AWS region of the environment (the shipper's S3 region)."
   value       = var.region
 }
+
+output "catalog" {
+  description = "Where to query the lake (docs/query.md): the Athena workgroup, the Glue database, per topic its deduplicated view and its raw lines table, and the IAM policy to attach to analysts."
+  value = {
+    workgroup          = module.catalog.workgroup
+    database           = module.catalog.database
+    tables             = module.catalog.tables
+    results_location   = module.catalog.results_location
+    analyst_policy_arn = module.catalog.analyst_policy_arn
+  }
+}

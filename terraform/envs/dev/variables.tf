@@ -152,6 +152,18 @@ variable "lake_prefix" {
   default     = "raw"
 }
 
+variable "lake_topics" {
+  description = "The archived topics, for the catalog's tables and views (terraform/modules/catalog). `lakefeed up --env aws` sets it from archiver_topics in inventories/aws/group_vars, so the catalog follows what the archiver archives; set it yourself only when you run Terraform by hand."
+  type        = list(string)
+  default     = ["x.posts"]
+}
+
+variable "query_bytes_scanned_cutoff" {
+  description = "Athena cancels a query of the lake's workgroup once it has scanned this many bytes (at least 10485760). Default 10 GiB, about $0.05 a query."
+  type        = number
+  default     = 10737418240
+}
+
 variable "lake_lifecycle" {
   description = "Days after creation before objects under the prefix move to STANDARD_IA and GLACIER_IR and expire (0 turns a step off), and days before overwritten or deleted versions are removed."
   type = object({
@@ -176,7 +188,7 @@ variable "kms_key_arn" {
 }
 
 variable "endpoint_url" {
-  description = "Send every AWS API call (EC2, IAM, S3, STS, CloudWatch Logs) to this AWS-compatible endpoint, e.g. \"http://127.0.0.1:5000\" for moto; credential, account and metadata checks are skipped and S3 uses path-style addressing. null: real AWS."
+  description = "Send every AWS API call (EC2, IAM, S3, STS, CloudWatch Logs, Glue, Athena) to this AWS-compatible endpoint, e.g. \"http://127.0.0.1:5000\" for moto; credential, account and metadata checks are skipped and S3 uses path-style addressing. null: real AWS."
   type        = string
   default     = null
 

@@ -89,6 +89,26 @@ resource "aws_s3_bucket_lifecycle_configuration" "this" {
     }
   }
 
+  dynamic "rule" {
+    for_each = var.expiring_prefixes
+    content {
+      id     = "expire-${replace(rule.key, "/", "-")}"
+      status = "Enabled"
+
+      filter {
+        prefix = "${rule.key}/"
+      }
+
+      expiration {
+        days = rule.value
+      }
+
+      noncurrent_version_expiration {
+        noncurrent_days = 1
+      }
+    }
+  }
+
   # Bucket-wide: parts of an abandoned upload are billed until removed, whoever left them.
   rule {
     id     = "abort-incomplete-multipart-uploads"

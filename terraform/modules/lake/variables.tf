@@ -96,3 +96,23 @@ variable "tags" {
   type        = map(string)
   default     = {}
 }
+
+variable "expiring_prefixes" {
+  description = "Other prefixes of the bucket whose objects expire after the given number of days, e.g. {\"athena-results\" = 30} for query results, which can be made again. Each lies outside prefix: the lake's own objects follow storage_lifecycle only."
+  type        = map(number)
+  default     = {}
+
+  validation {
+    condition = alltrue([
+      for p, days in var.expiring_prefixes : can(regex("^[A-Za-z0-9][A-Za-z0-9_.=-]*(/[A-Za-z0-9][A-Za-z0-9_.=-]*)*$", p)) && days >= 1 && floor(days) == days
+    ])
+    error_message = "expiring_prefixes must map prefixes ('/'-separated segments of letters, digits, '_', '.', '=', '-', no slash at either end) to whole days of at least 1."
+  }
+
+  validation {
+    condition = alltrue([
+      for p, _ in var.expiring_prefixes : !startswith("${p}/", "${var.prefix}/") && !startswith("${var.prefix}/", "${p}/")
+    ])
+    error_message = "expiring_prefixes must lie outside prefix and not contain it: an expiry there would delete lake objects."
+  }
+}

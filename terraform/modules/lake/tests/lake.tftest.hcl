@@ -115,6 +115,37 @@ run "lifecycle_custom_with_expiry_and_kms" {
   }
 }
 
+run "expiring_prefixes_expire_only_there" {
+  command = plan
+
+  variables {
+    expiring_prefixes = { "athena-results" = 30 }
+  }
+
+  assert {
+    condition = one([
+      for r in aws_s3_bucket_lifecycle_configuration.this.rule : r if r.id == "expire-athena-results"
+    ]).filter[0].prefix == "athena-results/"
+    error_message = "An expiring prefix gets a rule of its own, filtered to it."
+  }
+  assert {
+    condition = one([
+      for r in aws_s3_bucket_lifecycle_configuration.this.rule : r if r.id == "expire-athena-results"
+    ]).expiration[0].days == 30
+    error_message = "Its objects expire after the given days."
+  }
+}
+
+run "rejects_an_expiring_prefix_over_the_lake" {
+  command = plan
+
+  variables {
+    expiring_prefixes = { "raw/tmp" = 1 }
+  }
+
+  expect_failures = [var.expiring_prefixes]
+}
+
 run "policy_denies_plain_http" {
   command = plan
 
