@@ -28,7 +28,7 @@ from typing import Any
 import yaml
 
 from lakefeed.lab.hosts import LabHost, podman
-from lakefeed.record import SpoolName
+from lakefeed.record import LAKE_COORDINATES, SpoolName
 from lakefeed.runner.lab import BUCKET, SPOOL_DIR, LabRunner
 
 INSTANCE = "faults"
@@ -187,6 +187,11 @@ class LakeReader:
                 self.objects += not rewrite
                 for i, line in enumerate(lines):
                     coord = (name.topic, name.partition, name.first + i)
+                    record = json.loads(line)
+                    # Each line says where it was in Kafka (ADR 14): what Athena dedups on.
+                    said = tuple(record.get(k) for k in LAKE_COORDINATES)
+                    if said != coord:
+                        self.conflicts.append(f"line {i} of {key} says {said}, not {coord}")
                     digest = hashlib.sha1(line.encode(), usedforsecurity=False).hexdigest()
                     known = self.content.get(coord)
                     if known is not None and known != digest:
@@ -195,7 +200,7 @@ class LakeReader:
                         self.copies[coord] += 1
                     if known is None:
                         self.content[coord] = digest
-                        rid = json.loads(line)["id"]
+                        rid = record["id"]
                         self.coord_id[coord] = rid
                         self.ids[rid] += 1
 
