@@ -120,7 +120,6 @@ class AwsRunner:
                 )
         self.var_files = [f.resolve() for f in files]
         self.variables = dict(variables or {})
-        self.variables.setdefault("lake_topics", archived_topics(target.inventories[0]))
         endpoint_url = endpoint_url or saved.get("endpoint_url")
         if endpoint_url:
             self.variables["endpoint_url"] = endpoint_url
@@ -164,7 +163,13 @@ class AwsRunner:
 
     # --- plan ------------------------------------------------------------------------
 
+    def catalog_topics(self) -> None:
+        """The catalog's tables follow archiver_topics (for plan and up; `down` destroys
+        whatever the state holds, and must work whatever the inventory says)."""
+        self.variables.setdefault("lake_topics", archived_topics(self.target.inventories[0]))
+
     def plan(self) -> int:
+        self.catalog_topics()
         tf = self.terraform()
         self.say("terraform plan (nothing is changed)")
         outcome = tf.plan()
@@ -364,6 +369,7 @@ class AwsRunner:
     def up(self, until: str = "smoke") -> int:
         if until not in STAGES:
             raise ConfigError(f"--until {until!r}: use one of {', '.join(STAGES)}")
+        self.catalog_topics()  # before minutes of building: a bad value stops here
         self.remember_args()
         wheels = self.target.wheelhouse
         wheel = wheelhouse.build(self.root, wheels, wheelhouse.platform_of(self.target.name))

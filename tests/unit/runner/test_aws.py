@@ -41,6 +41,7 @@ def _inventory(tmp_path: Path, files: dict[str, str]) -> Path:
 def test_the_catalog_gets_the_topics_the_archiver_archives(tmp_path: Path) -> None:
     state = tmp_path / "state"
     runner = AwsRunner(target("aws", ROOT, state))
+    runner.catalog_topics()
     committed = yaml.safe_load((ROOT / "inventories/aws/group_vars/all/main.yml").read_text())
     assert runner.variables["lake_topics"] == committed["archiver_topics"] == ["x.posts"]
     inventory = _inventory(
