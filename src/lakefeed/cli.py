@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import json
 import logging
 import sys
 import threading
@@ -115,6 +116,21 @@ def _status(args: argparse.Namespace) -> int:
 
     logs.setup("WARNING")
     return status(_target(args), sys.stdout, as_json=args.json)
+
+
+def _query(args: argparse.Namespace) -> int:
+    from lakefeed.query import render  # noqa: PLC0415
+    from lakefeed.runner.lab import LabRunner  # noqa: PLC0415
+
+    logs.setup("WARNING")
+    catalog = LabRunner(state=args.state_dir).catalog()
+    columns, rows = catalog.sql(args.sql)
+    if args.json:
+        for row in rows:
+            sys.stdout.write(json.dumps(dict(zip(columns, row, strict=True)), default=str) + "\n")
+    else:
+        sys.stdout.write(render(columns, rows))
+    return 0
 
 
 def _build_wheelhouse(args: argparse.Namespace) -> int:
@@ -282,6 +298,21 @@ def build_parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - one flat list 
     env_args(p)
     p.add_argument("--json", action="store_true", help="one JSON document instead of a table")
     p.set_defaults(func=_status)
+
+    text = "ask the lab's lake in SQL: the AWS catalog's tables and views, on this machine"
+    p = sub.add_parser(
+        "query",
+        help=text,
+        description=text + " (docs/query.md). The lake's new objects are copied into "
+        "STATE_DIR/lake-mirror first; DuckDB then runs the SQL over them, with the catalog's "
+        "views (each record once) and <topic>_lines tables.",
+    )
+    p.add_argument("sql", help='e.g. "SELECT hour, count(*) FROM x_posts GROUP BY 1"')
+    p.add_argument("--json", action="store_true", help="one JSON object per row")
+    p.add_argument(
+        "--state-dir", type=Path, default=None, help="the lab's runner state (default .lab/)"
+    )
+    p.set_defaults(func=_query)
 
     p = sub.add_parser(
         "build-wheelhouse",

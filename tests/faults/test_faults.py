@@ -37,6 +37,7 @@ import pytest
 from botocore.exceptions import BotoCoreError, ClientError
 
 from lakefeed.lab.hosts import LabHost, podman
+from lakefeed.query import table_name
 from lakefeed.runner import status
 from lakefeed.runner.lab import LabRunner
 from lakefeed.runner.rollout import Rollout
@@ -460,6 +461,18 @@ def test_every_acknowledged_record_landed_exactly_once(suite: Suite) -> None:
 
     reasons = sorted(d["reason"].split(":")[0] for d in feed.dead_letters())
     assert reasons == ["invalid JSON", "no id at 'data.id'", "oversize"], reasons
+
+    # `lakefeed query` over the same lake, with the view Athena runs: per topic, each
+    # record once, and every line of every copy in the topic's lines table.
+    catalog = suite.lab.catalog()
+    assert catalog.topics == sorted({t for t, _, _ in lake.copies}), catalog.topics
+    for topic in catalog.topics:
+        table = table_name(topic)
+        _, [(records, lines)] = catalog.sql(
+            f"SELECT (SELECT count(*) FROM {table}), (SELECT count(*) FROM {table}_lines)"  # noqa: S608
+        )
+        copies = [n for (t, _, _), n in lake.copies.items() if t == topic]
+        assert (records, lines) == (len(copies), sum(copies)), topic
 
     rows = RESULTS.table(feed, lake)
     RESULTS.totals = {

@@ -22,10 +22,11 @@ from typing import Any, TextIO
 import yaml
 from botocore.exceptions import BotoCoreError, ClientError
 
-from lakefeed import lake
+from lakefeed import lake, query
 from lakefeed.errors import LakefeedError
 from lakefeed.lab import hosts
 from lakefeed.lab.local import fetched, kafka_archive
+from lakefeed.query import LocalCatalog
 from lakefeed.runner import fingerprint, wheelhouse
 from lakefeed.runner.ansible import PlayResult, ansible_env, deploy, project_root
 from lakefeed.runner.targets import target
@@ -35,6 +36,9 @@ logger = logging.getLogger(__name__)
 PREFIX = "lf-lab"
 GROUPS = {"kafka": 3, "s3": 1}
 BUCKET = "lakefeed-lab"
+# Its name for the catalog: the database is lakefeed_lab_lake, as lakefeed-dev's on AWS
+# is lakefeed_dev_lake.
+LAB_CLUSTER = "lakefeed-lab"
 S3_PORT = 9000
 # The archiver's and shipper's spool (lakefeed_spool_dir in roles/lakefeed/defaults).
 SPOOL_DIR = "/var/spool/lakefeed"
@@ -253,6 +257,7 @@ class LabRunner:
         self.write_inventory(endpoint, wheels, archive_value, jmx_agent)
         result = self.configure(wheel)
         self.smoke(creds)
+        self.answer()
         monitor = self.lab.groups["s3"][0]
         self.say(
             f"Prometheus: http://{monitor.ip()}:9090/alerts (alerts), /targets (what it scrapes)"
@@ -267,11 +272,35 @@ class LabRunner:
         self.out.write(json.dumps(summary) + "\n")
         return 0
 
+    def answer(self) -> None:
+        """The lake answers in SQL, as Athena's catalog would (`lakefeed query`)."""
+        catalog = self.catalog()
+        for topic in catalog.topics:
+            table = query.table_name(topic)
+            for sql in (
+                f"SELECT year, month, day, hour, count(*) AS records FROM {table} "  # noqa: S608
+                "GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4",
+                f"SELECT source, count(*) AS records FROM {table} "  # noqa: S608
+                "GROUP BY source ORDER BY records DESC, source LIMIT 5",
+            ):
+                self.say(f'lakefeed query "{sql}"')
+                self.out.write(query.render(*catalog.sql(sql)))
+
+    def catalog(self) -> LocalCatalog:
+        """The lab's lake, mirrored here, with the AWS catalog's tables and views
+        (database lakefeed_lab_lake; docs/query.md)."""
+        if not self.target.vault_file.exists():
+            raise LakefeedError("no lab here (no S3 keys in .lab/): run `lakefeed up` first")
+        into = self.target.state / "lake-mirror"
+        query.mirror(self.s3_client(self.s3_credentials()), BUCKET, "", into, self.say)
+        return LocalCatalog(self.root, into, BUCKET, query.database_name(LAB_CLUSTER))
+
     def down(self) -> int:
         self.say(f"removing the lab hosts and network ({self.prefix}-*)")
         self.lab.down()
         self.spool_disk.remove()
         shutil.rmtree(self.target.generated_inventory, ignore_errors=True)
+        shutil.rmtree(self.target.state / "lake-mirror", ignore_errors=True)
         self.target.own_vault_password.unlink(missing_ok=True)
         self.say("lab removed (caches in ~/.cache/lakefeed are kept)")
         return 0

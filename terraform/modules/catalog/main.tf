@@ -4,31 +4,15 @@ locals {
   tables = { for t in var.topics : lower(replace(t, "/[^A-Za-z0-9_]/", "_")) => t }
   lake   = "s3://${var.bucket_name}/${var.prefix}"
 
-  # The deduplicated view of one topic (ADR 15). Every line carries its coordinates
-  # (ADR 14); of the copies of one (partition, offset) it keeps the one in the first
-  # object by key. Lines archived before ADR 14 have none and pass as they are.
+  # The deduplicated view of one topic (ADR 15), in one file that `lakefeed query` runs
+  # too (src/lakefeed/query.py). Every line carries its coordinates (ADR 14); of the
+  # copies of one (partition, offset) it keeps the one in the first object by key. Lines
+  # archived before ADR 14 have none and pass as they are.
   view_sql = {
-    for table, topic in local.tables : table => join("\n", [
-      "SELECT id, source, collected_at, payload, kafka_topic, kafka_partition, kafka_offset,",
-      "  year, month, day, hour, object",
-      "FROM (",
-      "  SELECT r.*, row_number() OVER (",
-      "    PARTITION BY kafka_partition, kafka_offset ORDER BY object) AS copy",
-      "  FROM (",
-      "    SELECT",
-      "      json_extract_scalar(line, '$.id') AS id,",
-      "      json_extract_scalar(line, '$.source') AS source,",
-      "      json_extract_scalar(line, '$.collected_at') AS collected_at,",
-      "      json_format(json_extract(line, '$.payload')) AS payload,",
-      "      json_extract_scalar(line, '$.kafka_topic') AS kafka_topic,",
-      "      CAST(json_extract_scalar(line, '$.kafka_partition') AS integer) AS kafka_partition,",
-      "      CAST(json_extract_scalar(line, '$.kafka_offset') AS bigint) AS kafka_offset,",
-      "      year, month, day, hour, \"$path\" AS object",
-      "    FROM \"${local.database}\".\"${table}_lines\"",
-      "  ) AS r",
-      ") AS d",
-      "WHERE copy = 1 OR kafka_offset IS NULL",
-    ])
+    for table, topic in local.tables : table => trimspace(templatefile("${path.module}/view.sql.tftpl", {
+      database = local.database
+      table    = table
+    }))
   }
 
   # The view's columns: Trino types in the view definition, Hive types in Glue's schema.

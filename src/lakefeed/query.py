@@ -1,0 +1,160 @@
+"""`lakefeed query`: the catalog's SQL over a lake, on this machine.
+
+The AWS catalog (terraform/modules/catalog, docs/query.md) gives each topic a table of
+its raw lines and a deduplicated view. This module builds the same two per topic in an
+in-process DuckDB, with the same names: the same SQL answers on the lab as in Athena.
+
+- The lake's objects are copied into a local mirror first (`mirror`): they never change
+  once written (the spool contract names them by their offsets), so a key already
+  mirrored is never fetched again. DuckDB then reads local gzip files; its own S3 support
+  is an extension it would download at run time.
+- `<topic>_lines` has Athena's columns: `line`, `year`, `month`, `day`, `hour` and
+  `"$path"` (the object's `s3://` URI).
+- `<topic>` is the view of terraform/modules/catalog/view.sql.tftpl, the file Terraform
+  stores in Glue, run as it is. Three Trino functions it uses are defined as DuckDB
+  macros with Trino's meaning (`_TRINO_MACROS`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from lakefeed.errors import LakefeedError
+from lakefeed.record import SPOOL_SUFFIX
+
+VIEW_TEMPLATE = Path("terraform") / "modules" / "catalog" / "view.sql.tftpl"
+
+# Trino's functions the view uses, in DuckDB: json_extract_scalar is NULL for an object
+# or an array (DuckDB's json_extract_string would give their text), json_format writes
+# a JSON value as text.
+_TRINO_MACROS = (
+    "CREATE MACRO json_extract_scalar(j, p) AS CASE WHEN json_type(json_extract(j, p)) "
+    "IN ('OBJECT', 'ARRAY') THEN NULL ELSE json_extract_string(j, p) END",
+    "CREATE MACRO json_format(j) AS CAST(j AS VARCHAR)",
+    "CREATE MACRO from_iso8601_timestamp(s) AS CAST(s AS TIMESTAMPTZ)",
+)
+
+
+def table_name(topic: str) -> str:
+    """The catalog's table of a topic: terraform/modules/catalog's rule (x.posts ->
+    x_posts)."""
+    return re.sub(r"[^A-Za-z0-9_]", "_", topic).lower()
+
+
+def database_name(cluster: str) -> str:
+    """The catalog's database of a cluster name (lakefeed-dev -> lakefeed_dev_lake)."""
+    return cluster.lower().replace("-", "_") + "_lake"
+
+
+def view_sql(root: Path, database: str, table: str) -> str:
+    """The deduplicated view's SQL, from the template Terraform uses (`templatefile`)."""
+    text = (root / VIEW_TEMPLATE).read_text(encoding="utf-8")
+    return text.replace("${database}", database).replace("${table}", table).strip()
+
+
+@dataclass
+class Mirrored:
+    fetched: int  # objects copied this time
+    objects: int  # objects in the mirror, in all
+
+
+def mirror(
+    client: Any, bucket: str, prefix: str, into: Path, say: Callable[[str], None]
+) -> Mirrored:
+    """Copy the lake objects under `prefix` that `into` does not hold yet, each to
+    `into/<key>` (written beside, then renamed: an interrupted copy leaves no part)."""
+    fetched = objects = 0
+    pages = client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
+    for page in pages:
+        for obj in page.get("Contents", []):
+            key = obj["Key"]
+            if not key.endswith(SPOOL_SUFFIX) or ".." in key.split("/"):
+                continue
+            objects += 1
+            path = into / key
+            if path.is_file() and path.stat().st_size == obj["Size"]:
+                continue
+            path.parent.mkdir(parents=True, exist_ok=True)
+            part = path.with_name(path.name + ".part")
+            client.download_file(bucket, key, str(part))
+            part.replace(path)
+            fetched += 1
+            if fetched % 200 == 0:
+                say(f"mirrored {fetched} new objects so far")
+    say(f"lake mirror {into}: {fetched} new objects, {objects} in all")
+    return Mirrored(fetched, objects)
+
+
+def _literal(text: str) -> str:
+    """A SQL string literal of `text`."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+class LocalCatalog:
+    """DuckDB over a mirrored lake, with the catalog's database, tables and views.
+
+    A topic is a directory holding `year=` directories (`<prefix>/<topic>/year=...`, the
+    lake key), wherever it is under `lake`."""
+
+    def __init__(self, root: Path, lake: Path, bucket: str, database: str) -> None:
+        import duckdb  # noqa: PLC0415  (only the controller's commands need it)
+
+        self.database = database
+        self.con = duckdb.connect()
+        for macro in _TRINO_MACROS:
+            self.con.execute(macro)
+        self.con.execute(f'CREATE SCHEMA "{database}"')
+        topic_dirs = sorted({p.parent for p in lake.rglob("year=*") if p.is_dir()})
+        tables: dict[str, Path] = {}
+        for topic_dir in topic_dirs:
+            table = table_name(topic_dir.name)
+            if table in tables:
+                raise LakefeedError(
+                    f"{tables[table]} and {topic_dir} would both be table {table}: "
+                    "query one lake prefix at a time"
+                )
+            tables[table] = topic_dir
+        cut = len(str(lake)) + 2  # where the key starts in a file's path (1-based)
+        for table, topic_dir in tables.items():
+            files = _literal(f"{topic_dir}/year=*/month=*/day=*/hour=*/*{SPOOL_SUFFIX}")
+            # One column, the whole line: U+0001 never occurs raw in a JSON line. Table
+            # names are [a-z0-9_] (table_name), the paths and the bucket quoted literals.
+            self.con.execute(
+                f'CREATE VIEW "{database}"."{table}_lines" AS '  # noqa: S608
+                "SELECT line, year, month, day, hour, "
+                f'{_literal(f"s3://{bucket}/")} || substr(filename, {cut}) AS "$path" '
+                f"FROM read_csv({files}, columns={{'line': 'VARCHAR'}}, delim=chr(1), "
+                "quote='', escape='', header=false, compression='gzip', filename=true, "
+                "hive_partitioning=true, max_line_size=134217728, "
+                "hive_types={'year': 'INTEGER', 'month': 'INTEGER', 'day': 'INTEGER', "
+                "'hour': 'INTEGER'})"
+            )
+            self.con.execute(
+                f'CREATE VIEW "{database}"."{table}" AS {view_sql(root, database, table)}'
+            )
+        self.topics = sorted(d.name for d in tables.values())
+        self.con.execute(f'SET schema = "{database}"')
+
+    def sql(self, text: str) -> tuple[list[str], list[tuple[Any, ...]]]:
+        """(column names, rows) of one statement; LakefeedError with DuckDB's message."""
+        import duckdb  # noqa: PLC0415
+
+        try:
+            result = self.con.execute(text)
+            rows = result.fetchall()
+        except duckdb.Error as exc:
+            raise LakefeedError(f"query failed: {exc}") from exc
+        return [d[0] for d in result.description or []], rows
+
+
+def render(columns: list[str], rows: list[tuple[Any, ...]]) -> str:
+    """A plain text table, columns as wide as their widest value."""
+    cells = [columns, *[["" if v is None else str(v) for v in row] for row in rows]]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(columns))]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in cells]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines) + f"\n({len(rows)} rows)\n"
