@@ -184,6 +184,12 @@ locals {
         Resource = aws_athena_workgroup.this.arn
       },
       {
+        # The console's workgroup list: Athena has no resource to name for it.
+        Sid      = "ListWorkgroups"
+        Action   = "athena:ListWorkGroups"
+        Resource = "*"
+      },
+      {
         Sid = "ReadTheCatalog"
         Action = [
           "glue:GetDatabase", "glue:GetTable", "glue:GetTables",

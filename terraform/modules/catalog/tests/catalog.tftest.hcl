@@ -139,6 +139,10 @@ run "analysts_read_and_query_nothing_more" {
     condition     = one([for s in jsondecode(aws_iam_policy.analyst.policy).Statement : s if s.Sid == "QueryInTheWorkgroup"]).Resource == "arn:aws:athena:eu-west-1:111122223333:workgroup/lf-test-lake"
     error_message = "Queries run in the lake's workgroup only (its limits and encryption apply)."
   }
+  assert {
+    condition     = [for s in jsondecode(aws_iam_policy.analyst.policy).Statement : s.Action if s.Resource == "*"] == ["athena:ListWorkGroups"]
+    error_message = "Only listing the workgroups (the console's picker) may name no resource."
+  }
 }
 
 run "a_kms_key_encrypts_results_and_is_granted_through_s3_only" {
