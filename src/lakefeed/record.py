@@ -156,7 +156,8 @@ def lake_line(value: bytes, tail: bytes, offset: int) -> bytes:
     A value that is not a JSON object (it does not end with `}`) is written unchanged:
     only the collector's records and dead letters are promised coordinates.
     """
-    if value.endswith(b"}") and not value[:-1].endswith(_WS_OR_OPEN):
+    # The byte before the brace, not a slice of the whole value: this runs per record.
+    if value.endswith(b"}") and value[-2:-1] not in _WS_OR_OPEN:
         return b"%s%s%d}\n" % (value[:-1], tail, offset)
     body = value.rstrip(b" \t\r\n")
     if not body.endswith(b"}"):
