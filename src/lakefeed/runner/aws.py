@@ -38,23 +38,15 @@ def archived_topics(inventory: Path) -> list[str]:
     """`archiver_topics` as inventories/aws's group_vars set it: the catalog's tables
     (terraform/modules/catalog) follow what the archiver archives, from one setting.
 
-    Reads the plain YAML files of group_vars (a vaulted file is skipped: topics are no
-    secret). ConfigError when no file sets it, when two set it differently, or when the
-    value is not a plain list of topic names (a template Terraform cannot evaluate).
+    Reads the plain YAML files of group_vars as kafka_version is read (a vaulted file is
+    skipped: topics are no secret). ConfigError when no file sets it, when two set it
+    differently, or when the value is not a plain list of topic names (a template
+    Terraform cannot evaluate).
     """
-    found: dict[str, Any] = {}
-    group_vars = inventory / "group_vars"
-    files = sorted(group_vars.glob("*.y*ml")) + sorted(group_vars.glob("*/*.y*ml"))
-    for path in files:
-        text = path.read_text(encoding="utf-8")
-        if text.startswith("$ANSIBLE_VAULT"):
-            continue
-        try:
-            doc = yaml.safe_load(text)
-        except yaml.YAMLError as exc:
-            raise ConfigError(f"{path}: not YAML ({exc})") from exc
-        if isinstance(doc, dict) and "archiver_topics" in doc:
-            found[str(path.relative_to(inventory))] = doc["archiver_topics"]
+    found = {
+        str(path.relative_to(inventory)): value
+        for path, value in fingerprint.inventory_settings(inventory, [inventory], "archiver_topics")
+    }
     where = inventory / "group_vars" / "all" / "main.yml"
     if not found:
         raise ConfigError(

@@ -37,6 +37,8 @@ from typing import Any
 
 import yaml
 
+from lakefeed.errors import ConfigError
+
 # Nothing below these changes what a deploy does.
 _SKIP_DIRS = {"molecule", "__pycache__", ".pytest_cache", "ops"}
 
@@ -91,23 +93,36 @@ def digest(root: Path, paths: Iterable[Path]) -> str:
     return h.hexdigest()[:16]
 
 
-def kafka_version(root: Path, inventories: Iterable[Path]) -> str:
-    """The kafka_version a deploy would use: the inventory's, else the role default."""
-    found: str | None = None
+def inventory_settings(
+    root: Path, inventories: Iterable[Path], name: str
+) -> list[tuple[Path, Any]]:
+    """(file, value) for each plain YAML file of the inventories' group_vars and hosts.yml
+    that sets `name`, in the order Ansible reads them (a later one wins). Vaulted files
+    are skipped; ConfigError names a file that mentions `name` and is not YAML."""
+    found: list[tuple[Path, Any]] = []
     for inv in inventories:
         for f in _files(root, [inv / "group_vars", inv / "hosts.yml"]):
             if f.suffix not in (".yml", ".yaml"):
                 continue
             text = f.read_text(encoding="utf-8", errors="replace")
-            if text.startswith("$ANSIBLE_VAULT") or "kafka_version" not in text:
+            if text.startswith("$ANSIBLE_VAULT") or name not in text:
                 continue
-            data = yaml.safe_load(text)
-            if isinstance(data, dict) and "kafka_version" in data:
-                found = str(data["kafka_version"])
-    if found is None:
-        defaults = yaml.safe_load((root / "roles/kafka/defaults/main.yml").read_text())
-        found = str(defaults["kafka_version"])
+            try:
+                data = yaml.safe_load(text)
+            except yaml.YAMLError as exc:
+                raise ConfigError(f"{f}: not YAML ({exc})") from exc
+            if isinstance(data, dict) and name in data:
+                found.append((f, data[name]))
     return found
+
+
+def kafka_version(root: Path, inventories: Iterable[Path]) -> str:
+    """The kafka_version a deploy would use: the inventory's, else the role default."""
+    found = inventory_settings(root, inventories, "kafka_version")
+    if found:
+        return str(found[-1][1])
+    defaults = yaml.safe_load((root / "roles/kafka/defaults/main.yml").read_text())
+    return str(defaults["kafka_version"])
 
 
 class _AnyTagLoader(yaml.SafeLoader):
