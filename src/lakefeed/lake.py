@@ -8,7 +8,7 @@ counts twice and no object is downloaded.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,19 +35,24 @@ class LakeCount:
         return found
 
 
+def listed(client: Any, bucket: str, prefix: str = "") -> Iterator[dict[str, Any]]:
+    """Every object of `bucket` under `prefix`, as S3's listing gives it, page by page."""
+    pages = client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
+    for page in pages:
+        yield from page.get("Contents", [])
+
+
 def count(client: Any, bucket: str, prefix: str = "") -> LakeCount:
     """Every lake object of `bucket` under `prefix`, by its spool name."""
     found = LakeCount()
-    pages = client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
-    for page in pages:
-        for obj in page.get("Contents", []):
-            name = SpoolName.parse(obj["Key"].rsplit("/", 1)[-1])
-            if name is None:
-                continue
-            found.objects[obj["Key"]] = name.last - name.first + 1
-            found.offsets.update(
-                (name.topic, name.partition, o) for o in range(name.first, name.last + 1)
-            )
+    for obj in listed(client, bucket, prefix):
+        name = SpoolName.parse(obj["Key"].rsplit("/", 1)[-1])
+        if name is None:
+            continue
+        found.objects[obj["Key"]] = name.last - name.first + 1
+        found.offsets.update(
+            (name.topic, name.partition, o) for o in range(name.first, name.last + 1)
+        )
     return found
 
 

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from lakefeed import lake
 from lakefeed.errors import LakefeedError
 from lakefeed.record import SPOOL_SUFFIX
 
@@ -68,23 +69,21 @@ def mirror(
     """Copy the lake objects under `prefix` that `into` does not hold yet, each to
     `into/<key>` (written beside, then renamed: an interrupted copy leaves no part)."""
     fetched = objects = 0
-    pages = client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
-    for page in pages:
-        for obj in page.get("Contents", []):
-            key = obj["Key"]
-            if not key.endswith(SPOOL_SUFFIX) or ".." in key.split("/"):
-                continue
-            objects += 1
-            path = into / key
-            if path.is_file() and path.stat().st_size == obj["Size"]:
-                continue
-            path.parent.mkdir(parents=True, exist_ok=True)
-            part = path.with_name(path.name + ".part")
-            client.download_file(bucket, key, str(part))
-            part.replace(path)
-            fetched += 1
-            if fetched % 200 == 0:
-                say(f"mirrored {fetched} new objects so far")
+    for obj in lake.listed(client, bucket, prefix):
+        key = obj["Key"]
+        if not key.endswith(SPOOL_SUFFIX) or ".." in key.split("/"):
+            continue
+        objects += 1
+        path = into / key
+        if path.is_file() and path.stat().st_size == obj["Size"]:
+            continue
+        path.parent.mkdir(parents=True, exist_ok=True)
+        part = path.with_name(path.name + ".part")
+        client.download_file(bucket, key, str(part))
+        part.replace(path)
+        fetched += 1
+        if fetched % 200 == 0:
+            say(f"mirrored {fetched} new objects so far")
     say(f"lake mirror {into}: {fetched} new objects, {objects} in all")
     return Mirrored(fetched, objects)
 
