@@ -186,6 +186,19 @@ def test_a_source_without_a_known_type_is_refused(tmp_path: Path, source: object
     assert_stopped_in_the_checks(report, "source.type")
 
 
+@pytest.mark.parametrize(
+    "option",
+    ["-Xlog:gc -XX:+UseZGC", "TieredStopAtLevel=1", '-Dname="a b"', ""],
+)
+def test_a_jvm_option_that_is_not_one_word_is_refused(tmp_path: Path, option: str) -> None:
+    """The unit's command line is split on spaces: two options in one item, or a word
+    the JVM would take for its main class, must stop the run, not the broker."""
+    options = ["-XX:TieredStopAtLevel=1", option]
+    rc, report = site(inventory(tmp_path, extra={"kafka_jvm_options": options}))
+    assert rc != 0
+    assert_stopped_in_the_checks(report, f"kafka_jvm_options has [{option!r}]")
+
+
 # The services' own logins (a collector instance's, the archiver's), with usable passwords.
 SERVICE_LOGINS = [
     {"name": "collector-sample", "password": "check-test-collector-0002"},
