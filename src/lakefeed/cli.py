@@ -133,6 +133,15 @@ def _query(args: argparse.Namespace) -> int:
     return 0
 
 
+def _compact(args: argparse.Namespace) -> int:
+    from lakefeed.runner.lab import LabRunner  # noqa: PLC0415
+
+    logs.setup("WARNING")
+    return LabRunner(state=args.state_dir).compact(
+        open_hours=args.open_hours, settle_minutes=args.settle_minutes
+    )
+
+
 def _build_wheelhouse(args: argparse.Namespace) -> int:
     from lakefeed.runner import wheelhouse  # noqa: PLC0415
     from lakefeed.runner.ansible import project_root  # noqa: PLC0415
@@ -313,6 +322,32 @@ def build_parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - one flat list 
         "--state-dir", type=Path, default=None, help="the lab's runner state (default .lab/)"
     )
     p.set_defaults(func=_query)
+
+    text = "write each closed hour of the lab's lake as one deduplicated Parquet object"
+    p = sub.add_parser(
+        "compact",
+        help=text,
+        description=text + " under s3://lakefeed-lab/compacted/ (docs/query.md): the rows of "
+        "the catalog's view, sorted by partition and offset; the raw objects are not touched. "
+        "Safe to re-run or kill at any point: an hour's object is replaced only when its rows "
+        "changed. Prints one JSON line (also appended to STATE_DIR/compact.jsonl); exits 75 "
+        "when another compaction runs, 1 on an error.",
+    )
+    p.add_argument(
+        "--settle-minutes",
+        type=int,
+        default=30,
+        help="an hour is closed this long after it ends (default 30)",
+    )
+    p.add_argument(
+        "--open-hours",
+        action="store_true",
+        help="compact the hours not closed yet too (a later run writes them again as they grow)",
+    )
+    p.add_argument(
+        "--state-dir", type=Path, default=None, help="the lab's runner state (default .lab/)"
+    )
+    p.set_defaults(func=_compact)
 
     p = sub.add_parser(
         "build-wheelhouse",

@@ -17,6 +17,7 @@ in-process DuckDB, with the same names: the same SQL answers on the lab as in At
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -64,22 +65,34 @@ class Mirrored:
 
 
 def mirror(
-    client: Any, bucket: str, prefix: str, into: Path, say: Callable[[str], None]
+    client: Any,
+    bucket: str,
+    prefix: str,
+    into: Path,
+    say: Callable[[str], None],
+    *,
+    suffix: str = SPOOL_SUFFIX,
 ) -> Mirrored:
-    """Copy the lake objects under `prefix` that `into` does not hold yet, each to
-    `into/<key>` (written beside, then renamed: an interrupted copy leaves no part)."""
+    """Copy the objects under `prefix` ending in `suffix` that `into` does not hold yet,
+    each to `into/<key less prefix>` (written beside, then renamed: an interrupted copy
+    leaves no part). A copy has its object's size and time: one replaced in S3 since (a
+    compacted hour written again) is fetched again."""
     fetched = objects = 0
     for obj in lake.listed(client, bucket, prefix):
         key = obj["Key"]
-        if not key.endswith(SPOOL_SUFFIX) or ".." in key.split("/"):
+        if not key.endswith(suffix) or ".." in key.split("/"):
             continue
         objects += 1
-        path = into / key
-        if path.is_file() and path.stat().st_size == obj["Size"]:
-            continue
+        path = into / key[len(prefix) :]
+        modified = obj["LastModified"].timestamp()
+        if path.is_file():
+            have = path.stat()
+            if have.st_size == obj["Size"] and have.st_mtime == modified:
+                continue
         path.parent.mkdir(parents=True, exist_ok=True)
         part = path.with_name(path.name + ".part")
         client.download_file(bucket, key, str(part))
+        os.utime(part, (modified, modified))
         part.replace(path)
         fetched += 1
         if fetched % 200 == 0:
@@ -99,7 +112,14 @@ class LocalCatalog:
     A topic is a directory holding `year=` directories (`<prefix>/<topic>/year=...`, the
     lake key), wherever it is under `lake`."""
 
-    def __init__(self, root: Path, lake: Path, bucket: str, database: str) -> None:
+    def __init__(
+        self,
+        root: Path,
+        lake: Path,
+        bucket: str,
+        database: str,
+        compacted: tuple[Path, str] | None = None,
+    ) -> None:
         import duckdb  # noqa: PLC0415  (only the controller's commands need it)
 
         self.database = database
@@ -136,7 +156,29 @@ class LocalCatalog:
                 f'CREATE VIEW "{database}"."{table}" AS {view_sql(root, database, table)}'
             )
         self.topics = sorted(d.name for d in tables.values())
+        self.compacted: list[str] = []
+        if compacted is not None:
+            self._compacted_tables(*compacted)
         self.con.execute(f'SET schema = "{database}"')
+
+    def _compacted_tables(self, mirror: Path, location: str) -> None:
+        """`<topic>_compacted`: the Parquet objects of `lakefeed compact` (mirrored in
+        `mirror`, from `location`), with the view's columns and partitions."""
+        if not mirror.is_dir():
+            return
+        for topic_dir in sorted(p for p in mirror.iterdir() if p.is_dir()):
+            table = table_name(topic_dir.name)
+            files = _literal(f"{topic_dir}/year=*/month=*/day=*/hour=*/*.parquet")
+            cut = len(str(mirror)) + 2
+            self.con.execute(
+                f'CREATE VIEW "{self.database}"."{table}_compacted" AS '  # noqa: S608
+                "SELECT * EXCLUDE (filename), "
+                f'{_literal(location)} || substr(filename, {cut}) AS "$path" '
+                f"FROM read_parquet({files}, filename=true, hive_partitioning=true, "
+                "hive_types={'year': 'INTEGER', 'month': 'INTEGER', 'day': 'INTEGER', "
+                "'hour': 'INTEGER'})"
+            )
+            self.compacted.append(topic_dir.name)
 
     def sql(self, text: str) -> tuple[list[str], list[tuple[Any, ...]]]:
         """(column names, rows) of one statement; LakefeedError with DuckDB's message."""

@@ -474,6 +474,27 @@ def test_every_acknowledged_record_landed_exactly_once(suite: Suite) -> None:
         copies = [n for (t, _, _), n in lake.copies.items() if t == topic]
         assert (records, lines) == (len(copies), sum(copies)), topic
 
+    # `lakefeed compact` over the same lake, duplicates and all: each record the reader
+    # found, once, in the Parquet objects; the same count as the view; a second run
+    # finds every hour's object holding its rows already and writes nothing.
+    runs = suite.lab.target.state / "compact.jsonl"
+    for written in (None, 0):
+        assert suite.lab.compact(open_hours=True) == 0
+        run = json.loads(runs.read_text().splitlines()[-1])
+        assert run["result"] == "ok" and run["records"] == len(lake.copies), run
+        assert written is None or run["written"] == written, run
+    catalog = suite.lab.catalog()
+    assert catalog.compacted == catalog.topics, catalog.compacted
+    for topic in catalog.topics:
+        table = table_name(topic)
+        _, got = catalog.sql(f"SELECT kafka_partition, kafka_offset FROM {table}_compacted")  # noqa: S608
+        want = sorted((p, o) for t, p, o in lake.copies if t == topic)
+        assert sorted(got) == want, topic
+        _, [(view, compacted)] = catalog.sql(
+            f"SELECT (SELECT count(*) FROM {table}), (SELECT count(*) FROM {table}_compacted)"  # noqa: S608
+        )
+        assert view == compacted == len(want), topic
+
     rows = RESULTS.table(feed, lake)
     RESULTS.totals = {
         "rate_records_per_second": RATE,

@@ -9,6 +9,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+from lakefeed.compact import COMPACTED_PREFIX
 from lakefeed.record import LAKE_COORDINATES, SpoolName
 
 KEY_RE = re.compile(
@@ -38,6 +39,8 @@ def read_lake(client: Any, bucket: str, prefix: str = "") -> Lake:
     for page in paginator.paginate(Bucket=bucket, Prefix=prefix):
         for obj in page.get("Contents", []):
             key = obj["Key"]
+            if key.startswith(prefix + COMPACTED_PREFIX):
+                continue  # `lakefeed compact`'s Parquet, beside the topics
             m = KEY_RE.match(key)
             assert m, f"key does not follow the lake-key contract: {key}"
             name = SpoolName.parse(m["name"])

@@ -22,13 +22,14 @@ from typing import Any, TextIO
 import yaml
 from botocore.exceptions import BotoCoreError, ClientError
 
-from lakefeed import lake, query
+from lakefeed import compact, lake, query
 from lakefeed.errors import LakefeedError
 from lakefeed.lab import hosts
 from lakefeed.lab.local import fetched, kafka_archive
 from lakefeed.query import LocalCatalog
 from lakefeed.runner import fingerprint, wheelhouse
 from lakefeed.runner.ansible import PlayResult, ansible_env, deploy, project_root
+from lakefeed.runner.rollout import RolloutLocked, lock
 from lakefeed.runner.targets import target
 
 logger = logging.getLogger(__name__)
@@ -291,16 +292,74 @@ class LabRunner:
         (database lakefeed_lab_lake; docs/query.md)."""
         if not self.target.vault_file.exists():
             raise LakefeedError("no lab here (no S3 keys in .lab/): run `lakefeed up` first")
+        client = self.s3_client(self.s3_credentials())
         into = self.target.state / "lake-mirror"
-        query.mirror(self.s3_client(self.s3_credentials()), BUCKET, "", into, self.say)
-        return LocalCatalog(self.root, into, BUCKET, query.database_name(LAB_CLUSTER))
+        query.mirror(client, BUCKET, "", into, self.say)
+        compacted = self.target.state / "compacted-mirror"
+        where = compact.COMPACTED_PREFIX
+        query.mirror(client, BUCKET, where, compacted, self.say, suffix=compact.PARQUET_SUFFIX)
+        return LocalCatalog(
+            self.root,
+            into,
+            BUCKET,
+            query.database_name(LAB_CLUSTER),
+            compacted=(compacted, f"s3://{BUCKET}/{where}"),
+        )
+
+    def compact(self, *, open_hours: bool = False, settle_minutes: int = 30) -> int:
+        """`lakefeed compact` on the lab: each closed hour of its lake as Parquet under
+        s3://lakefeed-lab/compacted/ (lakefeed.compact). One run at a time (a lock, exit
+        75 when held); each run's JSON line goes to stdout and to .lab/compact.jsonl."""
+        state = self.target.state
+        started, start = time.monotonic(), time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        log = state / "compact.jsonl"
+        try:
+            with lock(state / "compact.lock", "compaction"):
+                catalog = self.catalog()
+                compact.refuse_clashing_topics(catalog.topics, compact.COMPACTED_PREFIX)
+                run = compact.Compaction(
+                    catalog,
+                    self.s3_client(self.s3_credentials()),
+                    BUCKET,
+                    state / "compact-staging",
+                    settle_minutes=settle_minutes,
+                    open_hours=open_hours,
+                    say=self.say,
+                ).run()
+        except RolloutLocked as exc:
+            compact.append_line(log, compact.record_line(started, start, "locked", error=str(exc)))
+            raise
+        except LakefeedError as exc:
+            compact.append_line(log, compact.record_line(started, start, "failed", error=str(exc)))
+            raise
+        self.say(
+            f"compacted {run.hours} hours ({run.records} records): {len(run.written)} written, "
+            f"{run.unchanged} unchanged, {run.open_hours_skipped} not closed yet"
+        )
+        compact.append_line(
+            log,
+            compact.record_line(
+                started,
+                start,
+                "ok",
+                topics=catalog.topics,
+                hours=run.hours,
+                records=run.records,
+                written=len(run.written),
+                unchanged=run.unchanged,
+                open_hours_skipped=run.open_hours_skipped,
+                bytes_written=run.bytes_written,
+            ),
+        )
+        return 0
 
     def down(self) -> int:
         self.say(f"removing the lab hosts and network ({self.prefix}-*)")
         self.lab.down()
         self.spool_disk.remove()
         shutil.rmtree(self.target.generated_inventory, ignore_errors=True)
-        shutil.rmtree(self.target.state / "lake-mirror", ignore_errors=True)
+        for mirror in ("lake-mirror", "compacted-mirror"):
+            shutil.rmtree(self.target.state / mirror, ignore_errors=True)
         self.target.own_vault_password.unlink(missing_ok=True)
         self.say("lab removed (caches in ~/.cache/lakefeed are kept)")
         return 0

@@ -46,7 +46,7 @@ def _now() -> str:
 
 
 @contextlib.contextmanager
-def lock(path: Path) -> Iterator[None]:
+def lock(path: Path, what: str = "rollout") -> Iterator[None]:
     """An exclusive flock, released by the kernel even if this process is killed."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
@@ -56,7 +56,7 @@ def lock(path: Path) -> Iterator[None]:
         except BlockingIOError:
             holder = os.pread(fd, 512, 0).decode(errors="replace").strip() or "unknown"
             raise RolloutLocked(
-                f"another rollout holds {path} ({holder}); this run did nothing. It exits "
+                f"another {what} holds {path} ({holder}); this run did nothing. It exits "
                 f"{EXIT_LOCKED} so cron can tell; the next scheduled run will pick up any change"
             ) from None
         os.ftruncate(fd, 0)
