@@ -18,6 +18,7 @@ import sys
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,7 @@ import yaml
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from lakefeed.compact import COLUMNS, COMPACTED_PREFIX, compacted_key
 from lakefeed.lab.local import fetched
 from lakefeed.query import view_sql
 from lakefeed.record import SpoolName, lake_key
@@ -378,7 +380,11 @@ def test_the_catalog_has_a_projected_table_and_a_deduplicated_view_per_topic(
     # The topics are inventories/aws's archiver_topics: `up` passed them to Terraform.
     committed = yaml.safe_load((ROOT / "inventories/aws/group_vars/all/main.yml").read_text())
     assert list(catalog["tables"]) == committed["archiver_topics"] == ["x.posts"]
-    assert catalog["tables"]["x.posts"] == {"view": "x_posts", "lines": "x_posts_lines"}
+    assert catalog["tables"]["x.posts"] == {
+        "view": "x_posts",
+        "lines": "x_posts_lines",
+        "compacted": "x_posts_compacted",
+    }
 
     glue = deployed.moto.client("glue")
     lines = glue.get_table(DatabaseName=database, Name="x_posts_lines")["Table"]
@@ -433,6 +439,31 @@ def test_the_catalog_has_a_projected_table_and_a_deduplicated_view_per_topic(
     assert [_list(s["Resource"]) for s in writes] == [
         [f"arn:aws:s3:::{deployed.bucket}/athena-results/*"]
     ], "analysts write query results, never the lake"
+
+
+def test_the_catalog_has_a_parquet_table_of_what_compaction_writes(deployed: Deployed) -> None:
+    """lakefeed compact's Parquet: its keys (compact.compacted_key) fill the table's
+    template, and its columns are the view's, those compaction writes, in their order."""
+    database = "lf_moto_lake"
+    glue = deployed.moto.client("glue")
+    parquet = glue.get_table(DatabaseName=database, Name="x_posts_compacted")["Table"]
+    where = f"s3://{deployed.bucket}/{COMPACTED_PREFIX}x.posts"
+    assert parquet["StorageDescriptor"]["Location"] == where + "/"
+    serde = parquet["StorageDescriptor"]["SerdeInfo"]["SerializationLibrary"]
+    assert serde == "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe"
+    filled = parquet["Parameters"]["storage.location.template"].replace("${year}", "2026")
+    for part, value in (("month", "03"), ("day", "04"), ("hour", "05")):
+        filled = filled.replace("${" + part + "}", value)
+    key = compacted_key(COMPACTED_PREFIX, "x.posts", datetime(2026, 3, 4, 5, tzinfo=UTC))
+    assert f"s3://{deployed.bucket}/{key}".startswith(filled)
+
+    view = glue.get_table(DatabaseName=database, Name="x_posts")["Table"]
+    hours = ["year", "month", "day", "hour"]
+    names = [c["Name"] for c in parquet["StorageDescriptor"]["Columns"]]
+    viewed = [c["Name"] for c in view["StorageDescriptor"]["Columns"]]
+    assert names == [n for n in viewed if n not in hours]
+    assert names == [c.strip() for c in COLUMNS.split(",")]
+    assert [k["Name"] for k in parquet["PartitionKeys"]] == hours
 
 
 def _list(value: str | list[str]) -> list[str]:

@@ -3,6 +3,8 @@ locals {
   # Table name => topic: Glue and Athena take lowercase letters, digits and underscores.
   tables = { for t in var.topics : lower(replace(t, "/[^A-Za-z0-9_]/", "_")) => t }
   lake   = "s3://${var.bucket_name}/${var.prefix}"
+  # lakefeed compact's Parquet, beside the raw lake (src/lakefeed/compact.py).
+  compacted = "s3://${var.bucket_name}/${var.compacted_prefix}"
 
   # The deduplicated view of one topic (ADR 15), in one file that `lakefeed query` runs
   # too (src/lakefeed/query.py). Every line carries its coordinates (ADR 14); of the
@@ -137,6 +139,60 @@ resource "aws_glue_catalog_table" "view" {
   depends_on = [aws_glue_catalog_table.lines]
 }
 
+# The Parquet of `lakefeed compact` (ADR 17): per topic and hour, one object of the view's
+# rows for that hour, each record once. Projected like the lines table.
+resource "aws_glue_catalog_table" "compacted" {
+  for_each = local.tables
+
+  name          = "${each.key}_compacted"
+  database_name = aws_glue_catalog_database.this.name
+  description   = "Topic ${each.value} compacted to Parquet by lakefeed compact: each record once, hours that have been compacted only."
+  table_type    = "EXTERNAL_TABLE"
+
+  parameters = merge(
+    {
+      EXTERNAL                    = "TRUE"
+      classification              = "parquet"
+      "projection.enabled"        = "true"
+      "storage.location.template" = "${local.compacted}/${each.value}/year=$${year}/month=$${month}/day=$${day}/hour=$${hour}/"
+    },
+    merge([
+      for p in local.partition_columns : merge(
+        { "projection.${p.name}.type" = "integer", "projection.${p.name}.range" = p.range },
+        p.digits == null ? {} : { "projection.${p.name}.digits" = tostring(p.digits) },
+      )
+    ]...),
+  )
+
+  dynamic "partition_keys" {
+    for_each = local.partition_columns
+    content {
+      name = partition_keys.value.name
+      type = "int"
+    }
+  }
+
+  storage_descriptor {
+    location      = "${local.compacted}/${each.value}/"
+    input_format  = "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat"
+    output_format = "org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat"
+
+    ser_de_info {
+      serialization_library = "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe"
+    }
+
+    # The view's columns, but the partitions: they are the partition keys above.
+    dynamic "columns" {
+      for_each = [for c in local.view_columns : c if !contains([for p in local.partition_columns : p.name], c.name)]
+      content {
+        name    = columns.value.name
+        type    = columns.value.hive
+        comment = columns.value.comment
+      }
+    }
+  }
+}
+
 resource "aws_athena_workgroup" "this" {
   name          = "${var.name}-lake"
   description   = "Queries of the lake in s3://${var.bucket_name}/${var.prefix}/ (database ${local.database}): results encrypted, at most ${var.bytes_scanned_cutoff} bytes scanned a query."
@@ -204,7 +260,7 @@ locals {
       {
         Sid      = "ReadTheLake"
         Action   = "s3:GetObject"
-        Resource = "${local.bucket}/${var.prefix}/*"
+        Resource = ["${local.bucket}/${var.prefix}/*", "${local.bucket}/${var.compacted_prefix}/*"]
       },
       {
         Sid      = "ResultObjects"
@@ -215,7 +271,7 @@ locals {
         Sid       = "ListTheLakeAndResults"
         Action    = "s3:ListBucket"
         Resource  = local.bucket
-        Condition = { StringLike = { "s3:prefix" = ["${var.prefix}/", "${var.prefix}/*", "${var.results_prefix}/", "${var.results_prefix}/*"] } }
+        Condition = { StringLike = { "s3:prefix" = flatten([for p in [var.prefix, var.compacted_prefix, var.results_prefix] : ["${p}/", "${p}/*"]]) } }
       },
       {
         Sid      = "TheBucketItself"

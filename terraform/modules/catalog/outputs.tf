@@ -4,11 +4,12 @@ output "database" {
 }
 
 output "tables" {
-  description = "Per archived topic: the deduplicated view (view) and the table of raw lines (lines)."
+  description = "Per archived topic: the deduplicated view (view), the table of raw lines (lines) and the compacted Parquet (compacted)."
   value = {
     for table, topic in local.tables : topic => {
-      view  = aws_glue_catalog_table.view[table].name
-      lines = aws_glue_catalog_table.lines[table].name
+      view      = aws_glue_catalog_table.view[table].name
+      lines     = aws_glue_catalog_table.lines[table].name
+      compacted = aws_glue_catalog_table.compacted[table].name
     }
   }
 }

@@ -28,6 +28,24 @@ variable "prefix" {
   }
 }
 
+variable "compacted_prefix" {
+  description = "Key prefix `lakefeed compact` writes its Parquet under, without slashes, beside the raw prefix; not a topic's name."
+  type        = string
+  default     = "compacted"
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9][A-Za-z0-9_.=-]*(/[A-Za-z0-9][A-Za-z0-9_.=-]*)*$", var.compacted_prefix))
+    error_message = "compacted_prefix must be letters, digits, '_', '.', '=', '-' in '/'-separated segments, with no leading, trailing or double slash (e.g. \"compacted\")."
+  }
+
+  validation {
+    condition = alltrue([for other in [var.prefix, var.results_prefix] :
+      !startswith("${var.compacted_prefix}/", "${other}/") && !startswith("${other}/", "${var.compacted_prefix}/")
+    ])
+    error_message = "compacted_prefix must lie outside prefix and results_prefix and contain neither: the raw lines' tables would read the Parquet, or the Parquet's table the query results."
+  }
+}
+
 variable "topics" {
   description = "The archived topics (archiver_topics), e.g. [\"x.posts\"]: each gets a table of its raw lines (<table>_lines) and a deduplicated view (<table>), <table> being the topic in lowercase with every character other than a letter, digit or underscore as \"_\" (x.posts -> x_posts)."
   type        = list(string)

@@ -90,6 +90,33 @@ run "the_view_dedups_on_the_lines_coordinates" {
   }
 }
 
+run "the_compacted_parquet_is_a_projected_table_of_the_views_columns" {
+  command = plan
+
+  assert {
+    condition     = aws_glue_catalog_table.compacted["x_posts"].name == "x_posts_compacted" && aws_glue_catalog_table.compacted["x_posts"].storage_descriptor[0].location == "s3://lf-test-lake/compacted/x.posts/"
+    error_message = "Topic x.posts gets table x_posts_compacted over compacted/x.posts/ (lakefeed compact's keys)."
+  }
+  assert {
+    condition     = aws_glue_catalog_table.compacted["x_posts"].storage_descriptor[0].ser_de_info[0].serialization_library == "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe"
+    error_message = "The compacted table reads Parquet."
+  }
+  assert {
+    condition = concat(
+      [for c in aws_glue_catalog_table.compacted["x_posts"].storage_descriptor[0].columns : c.name],
+      [for k in aws_glue_catalog_table.compacted["x_posts"].partition_keys : k.name],
+      ) == concat(
+      [for c in aws_glue_catalog_table.view["x_posts"].storage_descriptor[0].columns : c.name if !contains(["year", "month", "day", "hour"], c.name)],
+      ["year", "month", "day", "hour"],
+    )
+    error_message = "The compacted table has the view's columns, its hours as projected partitions."
+  }
+  assert {
+    condition     = aws_glue_catalog_table.compacted["flights"].parameters["storage.location.template"] == "s3://lf-test-lake/compacted/flights/year=$${year}/month=$${month}/day=$${day}/hour=$${hour}/" && aws_glue_catalog_table.compacted["flights"].parameters["projection.hour.digits"] == "2"
+    error_message = "The compacted table is projected over the same hour layout."
+  }
+}
+
 run "workgroup_encrypts_results_and_caps_the_scan" {
   command = plan
 
@@ -122,8 +149,8 @@ run "analysts_read_and_query_nothing_more" {
   assert {
     condition = one([
       for s in jsondecode(aws_iam_policy.analyst.policy).Statement : s if s.Sid == "ReadTheLake"
-    ]).Resource == "arn:aws:s3:::lf-test-lake/raw/*"
-    error_message = "Analysts read the lake's prefix only."
+    ]).Resource == ["arn:aws:s3:::lf-test-lake/raw/*", "arn:aws:s3:::lf-test-lake/compacted/*"]
+    error_message = "Analysts read the lake's prefix and the compacted Parquet's only."
   }
   assert {
     condition = one([
@@ -170,6 +197,16 @@ run "results_inside_the_lake_are_refused" {
   }
 
   expect_failures = [var.results_prefix]
+}
+
+run "compacted_parquet_inside_the_lake_is_refused" {
+  command = plan
+
+  variables {
+    compacted_prefix = "raw/parquet"
+  }
+
+  expect_failures = [var.compacted_prefix]
 }
 
 run "two_topics_of_one_table_name_are_refused" {
