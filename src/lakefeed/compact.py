@@ -150,26 +150,36 @@ class Compaction:
             if self._stored_sha256(key) == sha:
                 done.unchanged += 1
             else:
-                self.client.upload_file(
-                    str(local),
-                    self.bucket,
-                    key,
-                    ExtraArgs={"Metadata": {SHA256_KEY: sha, "records": str(records)}},
-                )
+                self._upload(local, key, {SHA256_KEY: sha, "records": str(records)})
                 done.written.append(key)
                 done.bytes_written += local.stat().st_size
                 self.say(f"wrote s3://{self.bucket}/{key} ({records} records)")
             local.unlink()
         con.execute("DROP TABLE compact_rows")
 
+    def _upload(self, local: Path, key: str, metadata: dict[str, str]) -> None:
+        """One PUT (or multipart upload, completed as one): all of the object or none."""
+        from boto3.exceptions import S3UploadFailedError  # noqa: PLC0415
+        from botocore.exceptions import BotoCoreError, ClientError  # noqa: PLC0415
+
+        try:
+            self.client.upload_file(str(local), self.bucket, key, ExtraArgs={"Metadata": metadata})
+        except (S3UploadFailedError, BotoCoreError, ClientError) as exc:
+            raise LakefeedError(
+                f"cannot write s3://{self.bucket}/{key}: {exc}. The hours written before it "
+                "are complete; the next run writes this one and the rest"
+            ) from exc
+
     def _stored_sha256(self, key: str) -> str | None:
-        from botocore.exceptions import ClientError  # noqa: PLC0415
+        from botocore.exceptions import BotoCoreError, ClientError  # noqa: PLC0415
 
         try:
             head = self.client.head_object(Bucket=self.bucket, Key=key)
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
                 return None
+            raise LakefeedError(f"cannot read s3://{self.bucket}/{key}: {exc}") from exc
+        except BotoCoreError as exc:
             raise LakefeedError(f"cannot read s3://{self.bucket}/{key}: {exc}") from exc
         return head.get("Metadata", {}).get(SHA256_KEY)
 

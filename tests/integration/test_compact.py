@@ -11,9 +11,11 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import pytest
 
 from lakefeed.archiver.writer import PartitionFile
 from lakefeed.compact import COMPACTED_PREFIX, Compacted, Compaction
+from lakefeed.errors import LakefeedError
 from lakefeed.lab.local import LocalS3
 from lakefeed.query import LocalCatalog, mirror
 from lakefeed.record import SpoolName, lake_key, make_record
@@ -211,3 +213,21 @@ def test_a_run_killed_after_its_first_object_is_finished_by_the_next(
         key(6): offsets(25, 40),
         key(7): offsets(40, 60),
     }
+
+
+def test_a_bucket_it_cannot_write_stops_the_run_with_the_object_named(
+    s3: LocalS3, bucket: str, tmp_path: Path
+) -> None:
+    client = s3.client()
+    spool = Spool(tmp_path / "spool")
+    spool.ensure()
+    _put(client, bucket, spool, 0, 10, hour(5))
+    into = tmp_path / "mirror"
+    mirror(client, bucket, "", into, lambda _: None)
+    catalog = LocalCatalog(ROOT, into, bucket, DATABASE)
+    run = Compaction(catalog, client, "no-such-bucket", tmp_path / "staging")
+    with pytest.raises(
+        LakefeedError, match=r"cannot write s3://no-such-bucket/compacted/x\.posts/"
+    ):
+        run.run()
+    assert not (tmp_path / "staging").exists(), "the staging files must not be left behind"
