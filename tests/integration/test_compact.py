@@ -7,32 +7,36 @@ import os
 import signal
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import duckdb
 import pytest
 
-from lakefeed.archiver.writer import PartitionFile
 from lakefeed.compact import COMPACTED_PREFIX, Compacted, Compaction
 from lakefeed.errors import LakefeedError
 from lakefeed.lab.local import LocalS3
 from lakefeed.query import LocalCatalog, mirror
-from lakefeed.record import SpoolName, lake_key, make_record
 from lakefeed.spool import Spool
+from tests.support.lake import put_raw
 
 ROOT = Path(__file__).resolve().parents[2]
 DATABASE = "lakefeed_lab_lake"
+Put = Callable[[int, int, int], None]
 
 
-def _put(client: Any, bucket: str, spool: Spool, first: int, n: int, at: str) -> None:
-    """One raw object of offsets first..first+n-1 of x.posts/0, all collected `at`."""
-    pf = PartitionFile(spool, "x.posts", 0, first, level=1)
-    for o in range(first, first + n):
-        pf.write(o, make_record(f"r{o}", "replay:t", {"o": o}, at))
-    done = pf.finish()
-    key = lake_key("raw", SpoolName.parse(done.name), at)  # type: ignore[arg-type]
-    client.upload_file(str(done), bucket, key)
+@pytest.fixture
+def raw(s3: LocalS3, bucket: str, tmp_path: Path) -> Put:
+    """put(first, n, hour): one raw object of x.posts/0 in `bucket`, collected in `hour`."""
+    client = s3.client()
+    spool = Spool(tmp_path / "spool")
+    spool.ensure()
+
+    def put(first: int, n: int, h: int) -> None:
+        put_raw(client, bucket, spool, first, n, hour(h))
+
+    return put
 
 
 def hour(h: int) -> str:
@@ -76,15 +80,13 @@ def offsets(a: int, b: int) -> list[tuple[int, int]]:
 
 
 def test_each_record_once_in_its_hour_and_a_rerun_writes_nothing(
-    s3: LocalS3, bucket: str, tmp_path: Path
+    s3: LocalS3, bucket: str, tmp_path: Path, raw: Put
 ) -> None:
     client = s3.client()
-    spool = Spool(tmp_path / "spool")
-    spool.ensure()
-    _put(client, bucket, spool, 0, 40, hour(5))
-    _put(client, bucket, spool, 0, 25, hour(5))  # a re-cut copy, same hour
-    _put(client, bucket, spool, 40, 10, hour(6))
-    _put(client, bucket, spool, 45, 15, hour(7))  # 45..49 again, an hour later
+    raw(0, 40, 5)
+    raw(0, 25, 5)  # a re-cut copy, same hour
+    raw(40, 10, 6)
+    raw(45, 15, 7)  # 45..49 again, an hour later
     first = compact(client, bucket, tmp_path)
     assert (first.hours, first.records, first.unchanged) == (3, 60, 0)
     assert compacted(client, bucket, tmp_path) == {
@@ -121,20 +123,18 @@ def test_each_record_once_in_its_hour_and_a_rerun_writes_nothing(
 
 
 def test_a_late_copy_rewrites_exactly_the_hours_it_moves_records_between(
-    s3: LocalS3, bucket: str, tmp_path: Path
+    s3: LocalS3, bucket: str, tmp_path: Path, raw: Put
 ) -> None:
     """A copy landing later in an earlier hour becomes the first copy by key: its records
     leave their hours for that one. Those hours are written again, the others are not."""
     client = s3.client()
-    spool = Spool(tmp_path / "spool")
-    spool.ensure()
-    _put(client, bucket, spool, 0, 40, hour(5))
-    _put(client, bucket, spool, 40, 10, hour(6))
-    _put(client, bucket, spool, 50, 10, hour(7))
+    raw(0, 40, 5)
+    raw(40, 10, 6)
+    raw(50, 10, 7)
     compact(client, bucket, tmp_path)
     before = etags(client, bucket)
 
-    _put(client, bucket, spool, 35, 10, hour(4))  # 35..44, late, in an earlier hour
+    raw(35, 10, 4)  # 35..44, late, in an earlier hour
     late = compact(client, bucket, tmp_path)
     assert sorted(late.written) == [key(4), key(5), key(6)]
     assert late.unchanged == 1
@@ -174,17 +174,15 @@ Compaction(catalog, client, bucket, work / "staging").run()
 
 
 def test_a_run_killed_after_its_first_object_is_finished_by_the_next(
-    s3: LocalS3, bucket: str, tmp_path: Path
+    s3: LocalS3, bucket: str, tmp_path: Path, raw: Put
 ) -> None:
     client = s3.client()
-    spool = Spool(tmp_path / "spool")
-    spool.ensure()
     for h in (5, 6, 7):
-        _put(client, bucket, spool, (h - 5) * 20, 20, hour(h))
-        _put(client, bucket, spool, (h - 5) * 20, 7, hour(h))  # and a duplicate
+        raw((h - 5) * 20, 20, h)
+        raw((h - 5) * 20, 7, h)  # and a duplicate
     # A lake compacted once, then a late copy in hour 4 of records of hours 5 and 6.
     compact(client, bucket, tmp_path)
-    _put(client, bucket, spool, 15, 10, hour(4))
+    raw(15, 10, 4)
 
     killed = subprocess.run(
         [
@@ -216,12 +214,10 @@ def test_a_run_killed_after_its_first_object_is_finished_by_the_next(
 
 
 def test_a_bucket_it_cannot_write_stops_the_run_with_the_object_named(
-    s3: LocalS3, bucket: str, tmp_path: Path
+    s3: LocalS3, bucket: str, tmp_path: Path, raw: Put
 ) -> None:
     client = s3.client()
-    spool = Spool(tmp_path / "spool")
-    spool.ensure()
-    _put(client, bucket, spool, 0, 10, hour(5))
+    raw(0, 10, 5)
     into = tmp_path / "mirror"
     mirror(client, bucket, "", into, lambda _: None)
     catalog = LocalCatalog(ROOT, into, bucket, DATABASE)

@@ -4,23 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from lakefeed.archiver.writer import PartitionFile
 from lakefeed.lab.local import LocalS3
 from lakefeed.query import LocalCatalog, mirror
-from lakefeed.record import SpoolName, lake_key, make_record
 from lakefeed.spool import Spool
+from tests.support.lake import put_raw
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def _put(client: object, bucket: str, spool: Spool, first: int, n: int, at: str) -> str:
-    pf = PartitionFile(spool, "x.posts", 0, first, level=1)
-    for o in range(first, first + n):
-        pf.write(o, make_record(f"r{o}", "replay:t", {"o": o}, at))
-    done = pf.finish()
-    key = lake_key("raw", SpoolName.parse(done.name), at)  # type: ignore[arg-type]
-    client.upload_file(str(done), bucket, key)  # type: ignore[attr-defined]
-    return key
 
 
 def test_the_mirror_fetches_each_object_once_and_the_view_dedups(
@@ -29,8 +18,8 @@ def test_the_mirror_fetches_each_object_once_and_the_view_dedups(
     client = s3.client()
     spool = Spool(tmp_path / "spool")
     spool.ensure()
-    _put(client, bucket, spool, 0, 40, "2026-11-23T05:00:00.000Z")
-    _put(client, bucket, spool, 0, 25, "2026-11-23T05:00:00.000Z")  # a re-cut copy
+    put_raw(client, bucket, spool, 0, 40, "2026-11-23T05:00:00.000Z")
+    put_raw(client, bucket, spool, 0, 25, "2026-11-23T05:00:00.000Z")  # a re-cut copy
     client.put_object(Bucket=bucket, Key="raw/notes.txt", Body=b"not a lake object")
     said: list[str] = []
     into = tmp_path / "mirror"
@@ -44,7 +33,7 @@ def test_the_mirror_fetches_each_object_once_and_the_view_dedups(
     assert (records, lines) == (40, 65)
 
     # A new object is fetched, the old ones are not fetched again.
-    _put(client, bucket, spool, 40, 10, "2026-11-23T06:00:00.000Z")
+    put_raw(client, bucket, spool, 40, 10, "2026-11-23T06:00:00.000Z")
     again = mirror(client, bucket, "", into, said.append)
     assert (again.fetched, again.objects) == (1, 3)
     assert said[-1] == f"lake mirror {into}: 1 new objects, 3 in all"

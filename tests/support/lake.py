@@ -9,8 +9,10 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+from lakefeed.archiver.writer import PartitionFile
 from lakefeed.compact import COMPACTED_PREFIX
-from lakefeed.record import LAKE_COORDINATES, SpoolName
+from lakefeed.record import LAKE_COORDINATES, SpoolName, lake_key, make_record
+from lakefeed.spool import Spool
 
 KEY_RE = re.compile(
     r"^(?:(?P<prefix>.+)/)?(?P<topic>[^/]+)/year=(?P<y>\d{4})/month=(?P<m>\d{2})"
@@ -68,3 +70,15 @@ def read_lake(client: Any, bucket: str, prefix: str = "") -> Lake:
                 lake.by_offset[coord] = rec
                 lake.lines += 1
     return lake
+
+
+def put_raw(client: Any, bucket: str, spool: Spool, first: int, n: int, at: str) -> str:
+    """One raw lake object under raw/, as the archiver and shipper make it: offsets
+    first..first+n-1 of x.posts partition 0, every record collected `at`. Its key."""
+    pf = PartitionFile(spool, "x.posts", 0, first, level=1)
+    for o in range(first, first + n):
+        pf.write(o, make_record(f"r{o}", "replay:t", {"o": o}, at))
+    done = pf.finish()
+    key = lake_key("raw", SpoolName.parse(done.name), at)  # type: ignore[arg-type]
+    client.upload_file(str(done), bucket, key)
+    return key

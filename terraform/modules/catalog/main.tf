@@ -39,6 +39,16 @@ locals {
     { name = "day", range = "1,31", digits = 2 },
     { name = "hour", range = "0,23", digits = 2 },
   ]
+
+  # Partition projection over the lake key's hours, for every table of the lake's layout:
+  # no crawler and no MSCK REPAIR.
+  projection = merge({ "projection.enabled" = "true" }, [
+    for p in local.partition_columns : merge(
+      { "projection.${p.name}.type" = "integer", "projection.${p.name}.range" = p.range },
+      p.digits == null ? {} : { "projection.${p.name}.digits" = tostring(p.digits) },
+    )
+  ]...)
+  hours = "year=$${year}/month=$${month}/day=$${day}/hour=$${hour}/"
 }
 
 resource "aws_glue_catalog_database" "this" {
@@ -63,15 +73,9 @@ resource "aws_glue_catalog_table" "lines" {
     {
       EXTERNAL                    = "TRUE"
       compressionType             = "gzip"
-      "projection.enabled"        = "true"
-      "storage.location.template" = "${local.lake}/${each.value}/year=$${year}/month=$${month}/day=$${day}/hour=$${hour}/"
+      "storage.location.template" = "${local.lake}/${each.value}/${local.hours}"
     },
-    merge([
-      for p in local.partition_columns : merge(
-        { "projection.${p.name}.type" = "integer", "projection.${p.name}.range" = p.range },
-        p.digits == null ? {} : { "projection.${p.name}.digits" = tostring(p.digits) },
-      )
-    ]...),
+    local.projection,
   )
 
   dynamic "partition_keys" {
@@ -153,15 +157,9 @@ resource "aws_glue_catalog_table" "compacted" {
     {
       EXTERNAL                    = "TRUE"
       classification              = "parquet"
-      "projection.enabled"        = "true"
-      "storage.location.template" = "${local.compacted}/${each.value}/year=$${year}/month=$${month}/day=$${day}/hour=$${hour}/"
+      "storage.location.template" = "${local.compacted}/${each.value}/${local.hours}"
     },
-    merge([
-      for p in local.partition_columns : merge(
-        { "projection.${p.name}.type" = "integer", "projection.${p.name}.range" = p.range },
-        p.digits == null ? {} : { "projection.${p.name}.digits" = tostring(p.digits) },
-      )
-    ]...),
+    local.projection,
   )
 
   dynamic "partition_keys" {
