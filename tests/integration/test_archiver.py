@@ -100,7 +100,14 @@ def test_an_idle_archiver_pauses_when_the_spool_runs_low_and_resumes(
         producer.send(topic, key=rid.encode(), value=make_record(rid, "t:t", {"i": i}))
     producer.flush()
     producer.close()
-    wait_for("lag_records 20", lambda: p.archiver.health()[1].get("lag_records") == 20, 30)
+    # Measured every 5 s, each try cut off at 2 s: under CI's load it once stayed unset
+    # for 30 s. What the archiver said is kept with a failure.
+    wait_for(
+        "lag_records 20",
+        lambda: p.archiver.health()[1].get("lag_records") == 20,
+        30,
+        said=lambda: f"health {p.archiver.health()}\n{p.archiver.log_tail()}",
+    )
     assert not list((p.spool / "writing").glob("*")), "it wrote to a spool below its floor"
 
     filler.unlink()
