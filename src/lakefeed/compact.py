@@ -28,7 +28,6 @@ Parquet over an Iceberg table.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -42,6 +41,7 @@ from typing import Any, TextIO
 
 from lakefeed.errors import LakefeedError
 from lakefeed.query import LocalCatalog, table_name
+from lakefeed.shipper.daemon import file_digest
 
 # Where the compacted objects go, beside the raw lake's topics (`refuse_clashing_topics`).
 COMPACTED_PREFIX = "compacted/"
@@ -59,14 +59,6 @@ def compacted_key(into: str, topic: str, hour: datetime) -> str:
         f"{into}{topic}/year={hour:%Y}/month={hour:%m}/day={hour:%d}/hour={hour:%H}/"
         f"{topic}-{hour:%Y%m%d%H}{PARQUET_SUFFIX}"
     )
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 @dataclass
@@ -146,13 +138,14 @@ class Compaction:
                 f"WHERE year = {year} AND month = {month} AND day = {day} AND hour = {hour} "
                 f"ORDER BY {ORDER}) TO '{path}' (FORMAT parquet, COMPRESSION zstd)"
             )
-            sha = file_sha256(local)
+            size, digest, _ = file_digest(local)
+            sha = digest.hex()  # as the shipper keeps it: the `sha256` metadata, hex
             if self._stored_sha256(key) == sha:
                 done.unchanged += 1
             else:
                 self._upload(local, key, {SHA256_KEY: sha, "records": str(records)})
                 done.written.append(key)
-                done.bytes_written += local.stat().st_size
+                done.bytes_written += size
                 self.say(f"wrote s3://{self.bucket}/{key} ({records} records)")
             local.unlink()
         con.execute("DROP TABLE compact_rows")
