@@ -41,6 +41,7 @@ from typing import Any, TextIO
 
 from lakefeed.errors import LakefeedError
 from lakefeed.query import LocalCatalog, table_name
+from lakefeed.runner.rollout import utc_now
 from lakefeed.shipper.daemon import file_digest
 
 # Where the compacted objects go, beside the raw lake's topics (`refuse_clashing_topics`).
@@ -190,7 +191,7 @@ def refuse_clashing_topics(topics: list[str], into: str) -> None:
 def record_line(started: float, start: str, result: str, **more: Any) -> dict[str, Any]:
     return {
         "start": start,
-        "end": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "end": utc_now(),
         "pid": os.getpid(),
         "result": result,
         **more,

@@ -29,7 +29,7 @@ from lakefeed.lab.local import fetched, kafka_archive
 from lakefeed.query import LocalCatalog
 from lakefeed.runner import fingerprint, wheelhouse
 from lakefeed.runner.ansible import PlayResult, ansible_env, deploy, project_root
-from lakefeed.runner.rollout import RolloutLocked, lock
+from lakefeed.runner.rollout import RolloutLocked, lock, utc_now
 from lakefeed.runner.targets import target
 
 logger = logging.getLogger(__name__)
@@ -287,12 +287,12 @@ class LabRunner:
                 self.say(f'lakefeed query "{sql}"')
                 self.out.write(query.render(*catalog.sql(sql)))
 
-    def catalog(self) -> LocalCatalog:
+    def catalog(self, client: Any = None) -> LocalCatalog:
         """The lab's lake, mirrored here, with the AWS catalog's tables and views
         (database lakefeed_lab_lake; docs/query.md)."""
         if not self.target.vault_file.exists():
             raise LakefeedError("no lab here (no S3 keys in .lab/): run `lakefeed up` first")
-        client = self.s3_client(self.s3_credentials())
+        client = client or self.s3_client(self.s3_credentials())
         into = self.target.state / "lake-mirror"
         query.mirror(client, BUCKET, "", into, self.say)
         compacted = self.target.state / "compacted-mirror"
@@ -311,15 +311,17 @@ class LabRunner:
         s3://lakefeed-lab/compacted/ (lakefeed.compact). One run at a time (a lock, exit
         75 when held); each run's JSON line goes to stdout and to .lab/compact.jsonl."""
         state = self.target.state
-        started, start = time.monotonic(), time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        started, start = time.monotonic(), utc_now()
         log = state / "compact.jsonl"
         try:
             with lock(state / "compact.lock", "compaction"):
-                catalog = self.catalog()
+                # One client: its keys are read from the vault, a subprocess of seconds.
+                client = self.s3_client(self.s3_credentials())
+                catalog = self.catalog(client)
                 compact.refuse_clashing_topics(catalog.topics, compact.COMPACTED_PREFIX)
                 run = compact.Compaction(
                     catalog,
-                    self.s3_client(self.s3_credentials()),
+                    client,
                     BUCKET,
                     state / "compact-staging",
                     settle_minutes=settle_minutes,

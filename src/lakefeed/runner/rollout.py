@@ -41,7 +41,8 @@ class RolloutLocked(LakefeedError):
     exit_code = EXIT_LOCKED
 
 
-def _now() -> str:
+def utc_now() -> str:
+    """Now, UTC, to the second: the time in every run's JSON line."""
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 
 
@@ -60,7 +61,7 @@ def lock(path: Path, what: str = "rollout") -> Iterator[None]:
                 f"{EXIT_LOCKED} so cron can tell; the next scheduled run will pick up any change"
             ) from None
         os.ftruncate(fd, 0)
-        os.pwrite(fd, f"pid {os.getpid()} since {_now()}\n".encode(), 0)
+        os.pwrite(fd, f"pid {os.getpid()} since {utc_now()}\n".encode(), 0)
         yield
     finally:
         os.close(fd)
@@ -95,7 +96,7 @@ class Rollout:
 
     def run(self) -> int:
         self.record = {
-            "start": _now(),
+            "start": utc_now(),
             "end": None,
             "env": self.target.name,
             "pid": os.getpid(),
@@ -115,7 +116,7 @@ class Rollout:
             self.record.setdefault("error", str(exc))
             raise
         finally:
-            self.record["end"] = _now()
+            self.record["end"] = utc_now()
             self.record["seconds"] = round(time.monotonic() - self.started, 1)
             self._append()
 
