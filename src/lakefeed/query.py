@@ -106,6 +106,23 @@ def _literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
+# A topic's objects, below its directory: the lake key's hours (`year=`..`hour=`).
+_HOURS_GLOB = "year=*/month=*/day=*/hour=*/*"
+# The options of every table read from files: each row's file, and the hours as
+# integer columns, as Athena's partition projection gives them.
+_HIVE_OPTIONS = (
+    "filename=true, hive_partitioning=true, "
+    "hive_types={'year': 'INTEGER', 'month': 'INTEGER', 'day': 'INTEGER', 'hour': 'INTEGER'}"
+)
+
+
+def _s3_path(local: Path, location: str) -> str:
+    """Athena's `"$path"`: the object's URI, from the row's file under `local`, a copy of
+    what is at `location`."""
+    cut = len(str(local)) + 2  # where the key starts in a file's path (1-based)
+    return f'{_literal(location)} || substr(filename, {cut}) AS "$path"'
+
+
 class LocalCatalog:
     """DuckDB over a mirrored lake, with the catalog's database, tables and views.
 
@@ -137,20 +154,16 @@ class LocalCatalog:
                     "query one lake prefix at a time"
                 )
             tables[table] = topic_dir
-        cut = len(str(lake)) + 2  # where the key starts in a file's path (1-based)
         for table, topic_dir in tables.items():
-            files = _literal(f"{topic_dir}/year=*/month=*/day=*/hour=*/*{SPOOL_SUFFIX}")
+            files = _literal(f"{topic_dir}/{_HOURS_GLOB}{SPOOL_SUFFIX}")
             # One column, the whole line: U+0001 never occurs raw in a JSON line. Table
             # names are [a-z0-9_] (table_name), the paths and the bucket quoted literals.
             self.con.execute(
                 f'CREATE VIEW "{database}"."{table}_lines" AS '  # noqa: S608
-                "SELECT line, year, month, day, hour, "
-                f'{_literal(f"s3://{bucket}/")} || substr(filename, {cut}) AS "$path" '
+                f"SELECT line, year, month, day, hour, {_s3_path(lake, f's3://{bucket}/')} "
                 f"FROM read_csv({files}, columns={{'line': 'VARCHAR'}}, delim=chr(1), "
-                "quote='', escape='', header=false, compression='gzip', filename=true, "
-                "hive_partitioning=true, max_line_size=134217728, "
-                "hive_types={'year': 'INTEGER', 'month': 'INTEGER', 'day': 'INTEGER', "
-                "'hour': 'INTEGER'})"
+                "quote='', escape='', header=false, compression='gzip', "
+                f"max_line_size=134217728, {_HIVE_OPTIONS})"
             )
             self.con.execute(
                 f'CREATE VIEW "{database}"."{table}" AS {view_sql(root, database, table)}'
@@ -168,15 +181,11 @@ class LocalCatalog:
             return
         for topic_dir in sorted(p for p in mirror.iterdir() if p.is_dir()):
             table = table_name(topic_dir.name)
-            files = _literal(f"{topic_dir}/year=*/month=*/day=*/hour=*/*.parquet")
-            cut = len(str(mirror)) + 2
+            files = _literal(f"{topic_dir}/{_HOURS_GLOB}.parquet")
             self.con.execute(
                 f'CREATE VIEW "{self.database}"."{table}_compacted" AS '  # noqa: S608
-                "SELECT * EXCLUDE (filename), "
-                f'{_literal(location)} || substr(filename, {cut}) AS "$path" '
-                f"FROM read_parquet({files}, filename=true, hive_partitioning=true, "
-                "hive_types={'year': 'INTEGER', 'month': 'INTEGER', 'day': 'INTEGER', "
-                "'hour': 'INTEGER'})"
+                f"SELECT * EXCLUDE (filename), {_s3_path(mirror, location)} "
+                f"FROM read_parquet({files}, {_HIVE_OPTIONS})"
             )
             self.compacted.append(topic_dir.name)
 
