@@ -237,9 +237,13 @@ def test_a_build_only_change_restarts_every_daemon_and_no_broker(matrix: Matrix)
     )
     # The Kafka nodes do not run the build: their play is skipped, the daemons' run.
     k1, k2 = matrix.kafka[0].name, matrix.kafka[1].name
-    assert record["plays"] == {"kafka": [], "archive": [k2], "collect": [k1], "monitor": []}, (
-        record["plays"]
-    )
+    assert record["plays"] == {
+        "kafka": [],
+        "topics": [],
+        "archive": [k2],
+        "collect": [k1],
+        "monitor": [],
+    }, record["plays"]
     # Every process says it runs the new build.
     build = record_build(matrix)
     for index, unit, port in ((0, SAMPLE, 9101), (1, ARCHIVER, 9102), (1, SHIPPER, 9103)):
@@ -268,15 +272,23 @@ def test_one_daemon_setting_restarts_that_daemon_only(matrix: Matrix) -> None:
     drift = status.collect(matrix.lab.target, kafka_health=False)[kafka2].stale
     assert [line.split()[:2] for line in drift] == [["lakefeed-archiver:", "config"]], drift
 
-    assert skipped["plays"] == {"kafka": [], "archive": [kafka2], "collect": [], "monitor": []}, (
-        skipped
-    )
+    assert skipped["plays"] == {
+        "kafka": [],
+        "topics": [],
+        "archive": [kafka2],
+        "collect": [],
+        "monitor": [],
+    }, skipped
 
     record = matrix.roll("one daemon's setting (archiver_rotate)", {matrix.unit(1, ARCHIVER)})
     assert list(record["stale"]) == [kafka2], record["stale"]
-    assert record["plays"] == {"kafka": [], "archive": [kafka2], "collect": [], "monitor": []}, (
-        record
-    )
+    assert record["plays"] == {
+        "kafka": [],
+        "topics": [],
+        "archive": [kafka2],
+        "collect": [],
+        "monitor": [],
+    }, record
     assert record["stale"][kafka2][0].startswith("drift (lakefeed-archiver: config"), record
     config = matrix.kafka[1].exec("cat", "/etc/lakefeed/archiver.yaml").stdout
     assert "max_age_seconds: 12" in config
@@ -313,7 +325,15 @@ def test_a_topic_config_with_a_comma_restarts_nothing(matrix: Matrix) -> None:
     }
     matrix.edit_vars(lambda v: v["kafka_topics"].append(topic))
     record = matrix.roll("a topic config holding a comma (cleanup.policy)", set())
-    assert record["plays"]["archive"] == [] and record["plays"]["collect"] == [], record["plays"]
+    # The topics play alone (from one broker): no node, daemon or Prometheus is visited.
+    kafka = sorted(h.name for h in matrix.kafka)
+    assert {play: sorted(hosts) for play, hosts in record["plays"].items()} == {
+        "kafka": [],
+        "topics": kafka,
+        "archive": [],
+        "collect": [],
+        "monitor": [],
+    }, record["plays"]
     described = kafka_tool(
         matrix, "org.apache.kafka.tools.TopicCommand", "--describe --topic matrix.compacted"
     )
@@ -328,8 +348,9 @@ def test_a_new_collector_instance_starts_alone_with_its_own_file(matrix: Matrix)
         set(),
         started=frozenset({matrix.unit(0, EXTRA)}),
     )
-    # Its topic is Kafka's play; the archiver's inputs did not change.
-    assert record["plays"]["archive"] == [] and record["plays"]["kafka"], record["plays"]
+    # Its login and grants are the topics play's (and a new cluster's format, so the
+    # nodes' play runs too; none restarts); the archiver's inputs did not change.
+    assert record["plays"]["archive"] == [] and record["plays"]["topics"], record["plays"]
     # Prometheus scrapes it from now on (a reload: the monitoring play, no restart).
     monitor = matrix.lab.lab.groups["s3"][0]
     assert record["plays"]["monitor"] == [monitor.hostname], record["plays"]
@@ -395,9 +416,13 @@ def test_a_rotated_s3_secret_restarts_the_shipper_only(matrix: Matrix) -> None:
     record = matrix.roll("rotate the S3 secret", {matrix.unit(1, SHIPPER)})
     # The runner opens the vault with its password: only the play reading the secret runs.
     kafka2 = matrix.kafka[1].name
-    assert record["plays"] == {"kafka": [], "archive": [kafka2], "collect": [], "monitor": []}, (
-        record
-    )
+    assert record["plays"] == {
+        "kafka": [],
+        "topics": [],
+        "archive": [kafka2],
+        "collect": [],
+        "monitor": [],
+    }, record
     secret = matrix.kafka[1].exec("cat", "/etc/lakefeed/secrets/s3-secret-key").stdout.strip()
     assert secret == new["secret"]
     wait_for(

@@ -45,6 +45,7 @@ _SKIP_DIRS = {"molecule", "__pycache__", ".pytest_cache", "ops"}
 # site.yml's plays that change hosts, by the name a rollout gives them, and their playbooks.
 PLAYS = {
     "kafka": "playbooks/kafka.yml",
+    "topics": "playbooks/topics.yml",
     "archive": "playbooks/archive.yml",
     "collect": "playbooks/collect.yml",
     "monitor": "playbooks/monitor.yml",
@@ -52,6 +53,7 @@ PLAYS = {
 # The inventory groups each play runs on.
 PLAY_GROUPS = {
     "kafka": ("kafka_controller", "kafka"),
+    "topics": ("kafka",),
     "archive": ("archiver", "shipper"),
     "collect": ("collector",),
     "monitor": ("monitoring",),
@@ -71,6 +73,18 @@ _INCLUDES = {
     "ansible.builtin.include_role",
     "ansible.builtin.import_role",
 }
+_TASK_INCLUDES = {
+    "include_tasks",
+    "import_tasks",
+    "ansible.builtin.include_tasks",
+    "ansible.builtin.import_tasks",
+}
+# A role's parts whose words count only as far as a play reaches them: its task files
+# (followed from the entry point the play uses), its variables (through what names them).
+# Its controller checks (tasks/check.yml, meta/argument_specs.yml) run in check.yml's play
+# on every run and change no host: a variable they alone name counts for no play.
+_REACHED_PARTS = {"tasks", "vars", "defaults"}
+_CHECK_FILES = {("tasks", "check.yml"), ("meta", "argument_specs.yml")}
 
 
 def _files(root: Path, paths: Iterable[Path]) -> Iterator[Path]:
@@ -180,6 +194,116 @@ def play_roles(root: Path, playbook: Path) -> set[str]:
                 _included_roles(_load(f.read_text(encoding="utf-8")), more)
                 todo |= more - seen
     return seen
+
+
+def _entries(node: Any, found: set[tuple[str, str]]) -> None:
+    """(role, tasks file) pairs a play or task list enters: `roles:` and meta dependencies
+    at main.yml, include_role/import_role at their tasks_from."""
+    if isinstance(node, list):
+        for item in node:
+            _entries(item, found)
+    elif isinstance(node, dict):
+        for key, value in node.items():
+            if key in _INCLUDES and isinstance(value, dict):
+                found.add((str(value.get("name", "")), str(value.get("tasks_from", "main"))))
+            elif key in ("roles", "dependencies") and isinstance(value, list):
+                for role in value:
+                    name = (
+                        role.get("role", role.get("name", "")) if isinstance(role, dict) else role
+                    )
+                    found.add((str(name), "main"))
+            _entries(value, found)
+
+
+def _task_includes(node: Any, found: set[str]) -> None:
+    """The files a task list includes with include_tasks/import_tasks."""
+    if isinstance(node, list):
+        for item in node:
+            _task_includes(item, found)
+    elif isinstance(node, dict):
+        for key, value in node.items():
+            if key in _TASK_INCLUDES:
+                name = value.get("file", "") if isinstance(value, dict) else value
+                found.add(str(name))
+            _task_includes(value, found)
+
+
+def _yaml_name(name: str) -> str:
+    return name if name.endswith((".yml", ".yaml")) else name + ".yml"
+
+
+def reached_files(root: Path, playbook: Path) -> list[Path] | None:
+    """The files whose words a play can act on: the playbook, the task files it reaches
+    (from each role's entry point, through include_tasks/import_tasks and include_role),
+    and every other file of the roles it runs except their variables (see
+    `role_variables`) and their controller checks. None when a role or task file is named
+    by a template (decided at run time): then every file counts."""
+    found: set[tuple[str, str]] = set()
+    _entries(_load(playbook.read_text(encoding="utf-8")), found)
+    todo = [(role, root / "roles" / role / "tasks" / _yaml_name(entry)) for role, entry in found]
+    tasks: set[Path] = set()
+    roles: set[str] = set()
+    while todo:
+        role, path = todo.pop()
+        if "{" in role or "{" in path.name or not (root / "roles" / role).is_dir():
+            return None
+        if role not in roles:
+            roles.add(role)
+            # A role's handlers and meta dependencies count whole, with what they include.
+            for part in ("handlers", "meta"):
+                for f in _files(root, [root / "roles" / role / part]):
+                    if f.suffix in (".yml", ".yaml") and f.name != "argument_specs.yml":
+                        todo.append((role, f))
+        if path in tasks:
+            continue
+        if not path.is_file():
+            if path.parent.name == "tasks" and path.name == "main.yml":
+                continue  # a role without tasks (variables or handlers only)
+            return None
+        tasks.add(path)
+        node = _load(path.read_text(encoding="utf-8"))
+        more: set[tuple[str, str]] = set()
+        _entries(node, more)
+        todo += [(r, root / "roles" / r / "tasks" / _yaml_name(e)) for r, e in more]
+        included: set[str] = set()
+        _task_includes(node, included)
+        for name in included:
+            if "{" in name:
+                return None
+            # Relative to the including file, else to the role's tasks directory.
+            here = path.parent / name
+            todo.append((role, here if here.is_file() else root / "roles" / role / "tasks" / name))
+    files = [playbook]
+    for role in sorted(roles):
+        for f in _files(root, [root / "roles" / role]):
+            part = f.relative_to(root / "roles" / role).parts
+            if part[0] == "tasks":
+                if f in tasks and (part[0], f.name) not in _CHECK_FILES:
+                    files.append(f)
+            elif part[0] not in _REACHED_PARTS and (part[0], f.name) not in _CHECK_FILES:
+                files.append(f)
+    return files
+
+
+def role_variables(root: Path, roles: Iterable[str]) -> dict[str, set[str]]:
+    """The words each variable of the roles' vars/ and defaults/ files names: a role
+    variable counts for a play only when something the play reaches names it, and then
+    what its value names counts too."""
+    out: dict[str, set[str]] = {}
+    for role in roles:
+        for part in ("vars", "defaults"):
+            for f in _files(root, [root / "roles" / role / part]):
+                data = _load(f.read_text(encoding="utf-8"))
+                if not isinstance(data, dict):
+                    # Not a plain mapping: all of its words count for whoever names the role.
+                    out.setdefault(f"{role}/{part}", set()).update(
+                        _WORD.findall(f.read_text(encoding="utf-8"))
+                    )
+                    continue
+                for key, value in data.items():
+                    words = _WORD.findall(json.dumps(value, default=str))
+                    out.setdefault(str(key), set()).update(words)
+    return out
 
 
 def _vault_password(password_file: Path | None) -> bytes | None:
@@ -332,15 +456,22 @@ def _play_fingerprints(
     for play, playbook in PLAYS.items():
         roles = sorted(play_roles(root, root / playbook))
         files = [root / playbook] + [root / "roles" / r for r in roles]
+        reached = reached_files(root, root / playbook)
         words: set[str] = set()
-        for f in _files(root, files):
+        for f in _files(root, files if reached is None else reached):
             words.update(_WORD.findall(f.read_text(encoding="utf-8", errors="replace")))
-        used = {n for n in names if n in words or n.startswith("ansible_")}
-        todo = set(used)
+        # What the words name, followed through role variables and inventory templates.
+        defined = {} if reached is None else role_variables(root, roles)
+        for role in roles if reached is not None else ():
+            for part in ("vars", "defaults"):
+                words |= defined.get(f"{role}/{part}", set())
+        todo = set(words)
         while todo:
-            more = reads.get(todo.pop(), set()) - used
-            used |= more
+            word = todo.pop()
+            more = (defined.get(word, set()) | reads.get(word, set())) - words
+            words |= more
             todo |= more
+        used = {n for n in names if n in words or n.startswith("ansible_")}
         blob = {
             "shared": shared_digest,
             "files": digest(root, files),

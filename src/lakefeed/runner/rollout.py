@@ -154,7 +154,9 @@ class Rollout:
             self.record["plays"] = only
             for play, hosts in only.items():
                 where = (
-                    ("every Kafka node" if play == "kafka" else ", ".join(hosts))
+                    {"kafka": "every Kafka node", "topics": "the cluster, from one broker"}.get(
+                        play, ", ".join(hosts)
+                    )
                     if hosts
                     else "skipped, its inputs are unchanged everywhere"
                 )
@@ -214,7 +216,8 @@ def stale_hosts(
 
 def plan(want: dict[str, Any], reports: dict[str, status.HostReport]) -> dict[str, list[str]]:
     """Play -> the hosts that need it (fingerprint.plays_to_run): what `deploy_only` tells
-    site.yml. Kafka's plays run on every node or on none (its nodes configure together)."""
+    site.yml. Kafka's plays run on every node or on none (its nodes configure together);
+    the topics play, on one broker for the whole cluster."""
     only: dict[str, list[str]] = {play: [] for play in fingerprint.PLAYS}
     for host, rep in reports.items():
         need = fingerprint.plays_to_run(want, rep.deployed, rep.stale, rep.groups or None)

@@ -90,7 +90,7 @@ def test_each_play_changes_only_with_its_own_inputs(tree: Path, wheel: Path) -> 
     inv = [tree / "inventories" / "lab"]
     group_vars = tree / "inventories/lab/group_vars/all/main.yml"
     base = fingerprint.desired(tree, inv, wheel)
-    assert set(base["plays"]) == {"kafka", "archive", "collect", "monitor"}
+    assert set(base["plays"]) == {"kafka", "topics", "archive", "collect", "monitor"}
 
     def edit(change: object) -> set[str]:
         nonlocal base
@@ -103,13 +103,24 @@ def test_each_play_changes_only_with_its_own_inputs(tree: Path, wheel: Path) -> 
 
     # A daemon's own setting: its play only.
     assert edit(lambda v: v["archiver_rotate"].update(max_age_seconds=12)) == {"archive"}
-    # Collector instances also decide the topics and ACLs the kafka role makes, and
-    # what Prometheus scrapes.
+    # Collector instances also decide the logins and ACLs the kafka role makes (a new
+    # cluster is formatted with the logins, hence the nodes' play), and what Prometheus
+    # scrapes.
     assert edit(lambda v: v["collector_instances"].append({"name": "x"})) == {
         "kafka",
+        "topics",
         "collect",
         "monitor",
     }
+    # A topic's declaration: the topics play alone, no node is visited.
+    assert edit(lambda v: v.update(kafka_topics=[{"name": "t", "partitions": 3}])) == {"topics"}
+    assert edit(lambda v: v["kafka_topics"][0].update(configs={"retention.ms": "1"})) == {"topics"}
+    # A node setting: the nodes' play, and the topics play too, as the role's templates
+    # count whole for each play that runs the role (the topics play is one host's run).
+    assert edit(lambda v: v.update(kafka_num_partitions=6)) == {"kafka", "topics"}
+    # A role variable counts where the play's tasks name it: kafka_topics is named by the
+    # role's checks too, which run on every deploy and change no host.
+    assert edit(lambda v: v.update(kafka_acls_extra=[])) == {"topics"}
     # Prometheus's own setting: the monitoring play only.
     assert edit(lambda v: v.update(monitoring_retention_time="30d")) == {"monitor"}
     # A variable only a template reads counts where the template's variable counts.
@@ -123,7 +134,7 @@ def test_each_play_changes_only_with_its_own_inputs(tree: Path, wheel: Path) -> 
     kafka_defaults = tree / "roles/kafka/defaults/main.yml"
     kafka_defaults.write_text(kafka_defaults.read_text() + "# a change\n")
     now = fingerprint.desired(tree, inv, wheel)
-    assert _plays_changed(base, now) == {"kafka"}
+    assert _plays_changed(base, now) == {"kafka", "topics"}
     lakefeed_role = tree / "roles/lakefeed/tasks/main.yml"
     lakefeed_role.write_text(lakefeed_role.read_text() + "# a change\n")
     then = fingerprint.desired(tree, inv, wheel)
@@ -268,7 +279,11 @@ def test_plays_a_host_needs() -> None:
     )
     assert fingerprint.plays_to_run(want, None, groups=["monitoring"]) == {"monitor"}
     # A host's groups leave out the plays that do not run on it.
-    assert fingerprint.plays_to_run(want, None, groups=["kafka", "shipper"]) == {"kafka", "archive"}
+    assert fingerprint.plays_to_run(want, None, groups=["kafka", "shipper"]) == {
+        "kafka",
+        "topics",
+        "archive",
+    }
     assert fingerprint.plays_to_run(want, None, groups=["kafka_controller"]) == {"kafka"}
 
 

@@ -130,8 +130,10 @@ def test_a_host_whose_process_drifted_is_stale_even_with_a_current_record() -> N
 
 
 def test_the_plan_names_each_play_and_the_hosts_that_need_it() -> None:
-    want = {"plays": {"kafka": "k", "archive": "a2", "collect": "c", "monitor": "m"}}
-    current = {"plays": {"kafka": "k", "archive": "a1", "collect": "c", "monitor": "m"}}
+    want = {"plays": {"kafka": "k", "topics": "t", "archive": "a2", "collect": "c", "monitor": "m"}}
+    current = {
+        "plays": {"kafka": "k", "topics": "t", "archive": "a1", "collect": "c", "monitor": "m"}
+    }
     reports = {
         "kafka1": HostReport("kafka1", deployed=current),
         "kafka2": HostReport("kafka2", deployed={"plays": want["plays"]}),
@@ -142,6 +144,7 @@ def test_the_plan_names_each_play_and_the_hosts_that_need_it() -> None:
     }
     assert plan(want, reports) == {
         "kafka": ["kafka4"],
+        "topics": ["kafka4"],
         "archive": ["kafka1", "kafka4"],
         "collect": ["kafka3", "kafka4"],
         "monitor": ["kafka4"],
@@ -151,6 +154,7 @@ def test_the_plan_names_each_play_and_the_hosts_that_need_it() -> None:
     reports["kafka4"].groups = ["kafka", "archiver"]
     assert plan(want, reports) == {
         "kafka": ["kafka4"],
+        "topics": ["kafka4"],
         "archive": ["kafka4"],
         "collect": ["kafka3"],
         "monitor": [],
