@@ -69,6 +69,13 @@ def rollout(lab: LabRunner, tree: Path, *args: str) -> dict[str, Any]:
     return dict(json.loads(lab.target.rollout_log.read_text().splitlines()[-1]))
 
 
+def plays(**hosts: list[str]) -> dict[str, list[str]]:
+    """A rollout's plan as its record says it: each play, the hosts given, else none."""
+    return {
+        play: hosts.get(play, []) for play in ("kafka", "topics", "archive", "collect", "monitor")
+    }
+
+
 def processes(lab: LabRunner) -> dict[tuple[str, str], str]:
     """(host, unit) -> MainPID of Kafka and of every lakefeed daemon running in the lab."""
     found = {}
@@ -237,13 +244,7 @@ def test_a_build_only_change_restarts_every_daemon_and_no_broker(matrix: Matrix)
     )
     # The Kafka nodes do not run the build: their play is skipped, the daemons' run.
     k1, k2 = matrix.kafka[0].name, matrix.kafka[1].name
-    assert record["plays"] == {
-        "kafka": [],
-        "topics": [],
-        "archive": [k2],
-        "collect": [k1],
-        "monitor": [],
-    }, record["plays"]
+    assert record["plays"] == plays(archive=[k2], collect=[k1]), record["plays"]
     # Every process says it runs the new build.
     build = record_build(matrix)
     for index, unit, port in ((0, SAMPLE, 9101), (1, ARCHIVER, 9102), (1, SHIPPER, 9103)):
@@ -272,23 +273,11 @@ def test_one_daemon_setting_restarts_that_daemon_only(matrix: Matrix) -> None:
     drift = status.collect(matrix.lab.target, kafka_health=False)[kafka2].stale
     assert [line.split()[:2] for line in drift] == [["lakefeed-archiver:", "config"]], drift
 
-    assert skipped["plays"] == {
-        "kafka": [],
-        "topics": [],
-        "archive": [kafka2],
-        "collect": [],
-        "monitor": [],
-    }, skipped
+    assert skipped["plays"] == plays(archive=[kafka2]), skipped
 
     record = matrix.roll("one daemon's setting (archiver_rotate)", {matrix.unit(1, ARCHIVER)})
     assert list(record["stale"]) == [kafka2], record["stale"]
-    assert record["plays"] == {
-        "kafka": [],
-        "topics": [],
-        "archive": [kafka2],
-        "collect": [],
-        "monitor": [],
-    }, record
+    assert record["plays"] == plays(archive=[kafka2]), record
     assert record["stale"][kafka2][0].startswith("drift (lakefeed-archiver: config"), record
     config = matrix.kafka[1].exec("cat", "/etc/lakefeed/archiver.yaml").stdout
     assert "max_age_seconds: 12" in config
@@ -327,13 +316,9 @@ def test_a_topic_config_with_a_comma_restarts_nothing(matrix: Matrix) -> None:
     record = matrix.roll("a topic config holding a comma (cleanup.policy)", set())
     # The topics play alone (from one broker): no node, daemon or Prometheus is visited.
     kafka = sorted(h.name for h in matrix.kafka)
-    assert {play: sorted(hosts) for play, hosts in record["plays"].items()} == {
-        "kafka": [],
-        "topics": kafka,
-        "archive": [],
-        "collect": [],
-        "monitor": [],
-    }, record["plays"]
+    assert {play: sorted(hosts) for play, hosts in record["plays"].items()} == plays(
+        topics=kafka
+    ), record["plays"]
     described = kafka_tool(
         matrix, "org.apache.kafka.tools.TopicCommand", "--describe --topic matrix.compacted"
     )
@@ -416,13 +401,7 @@ def test_a_rotated_s3_secret_restarts_the_shipper_only(matrix: Matrix) -> None:
     record = matrix.roll("rotate the S3 secret", {matrix.unit(1, SHIPPER)})
     # The runner opens the vault with its password: only the play reading the secret runs.
     kafka2 = matrix.kafka[1].name
-    assert record["plays"] == {
-        "kafka": [],
-        "topics": [],
-        "archive": [kafka2],
-        "collect": [],
-        "monitor": [],
-    }, record
+    assert record["plays"] == plays(archive=[kafka2]), record
     secret = matrix.kafka[1].exec("cat", "/etc/lakefeed/secrets/s3-secret-key").stdout.strip()
     assert secret == new["secret"]
     wait_for(

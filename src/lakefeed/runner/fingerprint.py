@@ -160,21 +160,9 @@ def _load(text: str) -> Any:
 
 def _included_roles(node: Any, found: set[str]) -> None:
     """Role names a task list or play includes (include_role, import_role, roles:)."""
-    if isinstance(node, list):
-        for item in node:
-            _included_roles(item, found)
-    elif isinstance(node, dict):
-        for key, value in node.items():
-            if key in _INCLUDES and isinstance(value, dict):
-                found.add(str(value.get("name", "")))
-            elif key in ("roles", "dependencies") and isinstance(value, list):
-                for role in value:
-                    found.add(
-                        str(role.get("role", role.get("name", "")))
-                        if isinstance(role, dict)
-                        else str(role)
-                    )
-            _included_roles(value, found)
+    entries: set[tuple[str, str]] = set()
+    _entries(node, entries)
+    found.update(role for role, _ in entries)
 
 
 def play_roles(root: Path, playbook: Path) -> set[str]:
