@@ -18,6 +18,7 @@ import secrets
 import signal
 import socket
 import subprocess
+import tempfile
 import time
 import urllib.request
 from collections.abc import Sequence
@@ -29,15 +30,45 @@ from lakefeed.errors import LakefeedError
 logger = logging.getLogger(__name__)
 
 
-def fetched(root: Path, script: str, *args: str) -> Path:
-    """Run one of the checkout's fetch/build scripts (cached, idempotent): the path it prints.
+class Fetch:
+    """One of the checkout's fetch/build scripts (cached, idempotent), started now in the
+    background; `path()` waits for it and returns the path it prints. `up` starts MinIO's
+    first build (minutes of Go compiling) this way, beside the rest of its preparation.
     `args` go to the script (a version: scripts/build-kafka-archive 4.2.0)."""
-    proc = subprocess.run(
-        [str(root / "scripts" / script), *args], capture_output=True, text=True, check=False
-    )
-    if proc.returncode != 0:
-        raise LakefeedError(f"scripts/{script} failed: {proc.stderr.strip()[-2000:]}")
-    return Path(proc.stdout.strip().splitlines()[-1])
+
+    def __init__(self, root: Path, script: str, *args: str) -> None:
+        self.script = script
+        self.started = time.monotonic()
+        # Its progress (a build's log) can be long: a file, so no pipe can fill and stall it.
+        self._log = tempfile.TemporaryFile(mode="w+", encoding="utf-8", errors="replace")  # noqa: SIM115
+        self._proc = subprocess.Popen(
+            [str(root / "scripts" / script), *args],
+            stdout=subprocess.PIPE,
+            stderr=self._log,
+            stdin=subprocess.DEVNULL,
+            text=True,
+        )
+
+    @property
+    def running(self) -> bool:
+        return self._proc.poll() is None
+
+    def path(self) -> Path:
+        out, _ = self._proc.communicate()
+        self._log.seek(0)
+        log = self._log.read().strip()
+        self._log.close()
+        lines = out.strip().splitlines()
+        if self._proc.returncode != 0 or not lines:
+            raise LakefeedError(
+                f"scripts/{self.script} failed (exit {self._proc.returncode}): {log[-2000:]}"
+            )
+        return Path(lines[-1])
+
+
+def fetched(root: Path, script: str, *args: str) -> Path:
+    """Run one of the checkout's fetch/build scripts (cached, idempotent): the path it prints."""
+    return Fetch(root, script, *args).path()
 
 
 # What `lakefeed up` (lab, rehearsal, aws) writes as kafka_local_archive: the archive of

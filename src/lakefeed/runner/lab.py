@@ -25,7 +25,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from lakefeed import compact, lake, query
 from lakefeed.errors import LakefeedError
 from lakefeed.lab import hosts
-from lakefeed.lab.local import fetched, kafka_archive
+from lakefeed.lab.local import Fetch, fetched, kafka_archive
 from lakefeed.query import LocalCatalog
 from lakefeed.runner import fingerprint, wheelhouse
 from lakefeed.runner.ansible import PlayResult, ansible_env, deploy, project_root
@@ -66,6 +66,8 @@ class LabRunner:
         self.spool_disk = hosts.LoopDisk(self.target.state / "disks" / "spool.img", SPOOL_DISK_MIB)
         self.started = time.monotonic()
         self.summary: dict[str, Any] = {}
+        # MinIO's binary, when `up` started fetching it (start_s3 waits for it).
+        self.minio: Fetch | None = None
 
     def say(self, text: str) -> None:
         self.out.write(f"[{time.monotonic() - self.started:6.0f}s] {text}\n")
@@ -126,7 +128,16 @@ class LabRunner:
     def start_s3(self, creds: dict[str, str]) -> str:
         """MinIO as a systemd service on the S3 host; returns its endpoint URL."""
         host = self.lab.groups["s3"][0]
-        binary = fetched(self.root, "fetch-minio")
+        if self.minio is None:
+            binary = fetched(self.root, "fetch-minio")
+        else:
+            if self.minio.running:
+                took = time.monotonic() - self.minio.started
+                self.say(
+                    f"waiting for MinIO's build, started {took:.0f}s ago "
+                    "(about 6 minutes on a first run; cached after)"
+                )
+            binary = self.minio.path()
         if host.exec("test", "-x", "/usr/local/bin/minio", check=False).returncode != 0:
             hosts.podman("cp", str(binary), f"{host.name}:/usr/local/bin/minio")
         host.exec("mkdir", "-p", "/var/lib/minio")
@@ -244,6 +255,10 @@ class LabRunner:
             self.out.write(f"         {prefix}/  {records} records\n")
 
     def up(self) -> int:
+        # The longest first-run step (compiling MinIO, ~6 min) goes beside the rest: the
+        # Kafka jars, the wheelhouse, the host image and the hosts (~5 min on a first run).
+        self.minio = Fetch(self.root, "fetch-minio")
+        self.say("MinIO, the lab's S3: fetched in the background (built from source once)")
         version = fingerprint.kafka_version(self.root, self.target.inventories)
         self.say(f"Kafka {version} from Maven Central's jars (a few minutes the first time)")
         archive, archive_value = kafka_archive(self.root, version)
