@@ -39,6 +39,7 @@ class Fetch:
     def __init__(self, root: Path, script: str, *args: str) -> None:
         self.script = script
         self.started = time.monotonic()
+        self._result: Path | LakefeedError | None = None
         # Its progress (a build's log) can be long: a file, so no pipe can fill and stall it.
         self._log = tempfile.TemporaryFile(mode="w+", encoding="utf-8", errors="replace")  # noqa: SIM115
         self._proc = subprocess.Popen(
@@ -54,13 +55,21 @@ class Fetch:
         return self._proc.poll() is None
 
     def path(self) -> Path:
+        """Waits for the script once; later calls return the same path (or raise again)."""
+        if self._result is None:
+            self._result = self._wait()
+        if isinstance(self._result, LakefeedError):
+            raise self._result
+        return self._result
+
+    def _wait(self) -> Path | LakefeedError:
         out, _ = self._proc.communicate()
         self._log.seek(0)
         log = self._log.read().strip()
         self._log.close()
         lines = out.strip().splitlines()
         if self._proc.returncode != 0 or not lines:
-            raise LakefeedError(
+            return LakefeedError(
                 f"scripts/{self.script} failed (exit {self._proc.returncode}): {log[-2000:]}"
             )
         return Path(lines[-1])
