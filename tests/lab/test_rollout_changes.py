@@ -333,9 +333,10 @@ def test_a_new_collector_instance_starts_alone_with_its_own_file(matrix: Matrix)
         set(),
         started=frozenset({matrix.unit(0, EXTRA)}),
     )
-    # Its login and grants are the topics play's (and a new cluster's format, so the
-    # nodes' play runs too; none restarts); the archiver's inputs did not change.
-    assert record["plays"]["archive"] == [] and record["plays"]["topics"], record["plays"]
+    # Its login and grants are the topics play's: no Kafka node is visited; the
+    # archiver's inputs did not change.
+    assert record["plays"]["kafka"] == record["plays"]["archive"] == [], record["plays"]
+    assert record["plays"]["topics"], record["plays"]
     # Prometheus scrapes it from now on (a reload: the monitoring play, no restart).
     monitor = matrix.lab.lab.groups["s3"][0]
     assert record["plays"]["monitor"] == [monitor.hostname], record["plays"]
@@ -354,7 +355,10 @@ def test_a_removed_collector_instance_is_stopped_and_its_files_gone(matrix: Matr
         v["collector_instances"] = [i for i in v["collector_instances"] if i["name"] != "matrix"]
 
     matrix.edit_vars(remove)
-    matrix.roll("remove a collector instance", set(), stopped=frozenset({matrix.unit(0, EXTRA)}))
+    record = matrix.roll(
+        "remove a collector instance", set(), stopped=frozenset({matrix.unit(0, EXTRA)})
+    )
+    assert record["plays"]["kafka"] == [] and record["plays"]["topics"], record["plays"]
     kafka1 = matrix.kafka[0]
     enabled = kafka1.exec("systemctl", "is-enabled", EXTRA, check=False).stdout.strip()
     assert enabled == "disabled", enabled

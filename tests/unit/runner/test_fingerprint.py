@@ -103,11 +103,9 @@ def test_each_play_changes_only_with_its_own_inputs(tree: Path, wheel: Path) -> 
 
     # A daemon's own setting: its play only.
     assert edit(lambda v: v["archiver_rotate"].update(max_age_seconds=12)) == {"archive"}
-    # Collector instances also decide the logins and ACLs the kafka role makes (a new
-    # cluster is formatted with the logins, hence the nodes' play), and what Prometheus
-    # scrapes.
+    # Collector instances also decide the logins and ACLs of the topics play, and what
+    # Prometheus scrapes; no Kafka node reads them.
     assert edit(lambda v: v["collector_instances"].append({"name": "x"})) == {
-        "kafka",
         "topics",
         "collect",
         "monitor",
