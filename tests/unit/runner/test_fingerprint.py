@@ -343,3 +343,21 @@ def test_the_play_groups_are_the_groups_the_playbooks_run_on() -> None:
         every |= named
     record = yaml.safe_load((ROOT / "playbooks/record.yml").read_text())
     assert _groups_of(record[0]["hosts"]) == every
+
+
+def test_a_play_reaches_the_task_files_of_its_entry_points(tree: Path) -> None:
+    """The topics play reaches topics.yml and what it imports, not the nodes' tasks; the
+    nodes' play reaches them, not topics.yml; no play's words come from a role's checks."""
+
+    def tasks(play: str) -> set[str]:
+        files = fingerprint.reached_files(tree, tree / fingerprint.PLAYS[play])
+        assert files is not None
+        return {f.name for f in files if f.parent.name == "tasks"}
+
+    assert tasks("topics") == {"topics.yml", "health.yml", "users.yml"}
+    assert {"configure.yml", "restart.yml", "features.yml"} <= tasks("kafka")
+    assert not {"topics.yml", "users.yml", "check.yml"} & tasks("kafka")
+    # An include whose file is a template is decided at run time: every file counts.
+    topics = tree / "roles/kafka/tasks/topics.yml"
+    topics.write_text(topics.read_text() + '\n- ansible.builtin.include_tasks: "{{ x }}.yml"\n')
+    assert fingerprint.reached_files(tree, tree / fingerprint.PLAYS["topics"]) is None
