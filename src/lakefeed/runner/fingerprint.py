@@ -273,25 +273,25 @@ def reached_files(root: Path, playbook: Path) -> list[Path] | None:
     return files
 
 
-def role_variables(root: Path, roles: Iterable[str]) -> dict[str, set[str]]:
-    """The words each variable of the roles' vars/ and defaults/ files names: a role
+def role_variables(root: Path, roles: Iterable[str]) -> tuple[dict[str, set[str]], set[str]]:
+    """The words each variable of the roles' vars/ and defaults/ files names (a role
     variable counts for a play only when something the play reaches names it, and then
-    what its value names counts too."""
-    out: dict[str, set[str]] = {}
+    what its value names counts too), and the words of any such file that is not a plain
+    mapping, which count whole."""
+    named: dict[str, set[str]] = {}
+    whole: set[str] = set()
     for role in roles:
-        for part in ("vars", "defaults"):
-            for f in _files(root, [root / "roles" / role / part]):
-                data = _load(f.read_text(encoding="utf-8"))
-                if not isinstance(data, dict):
-                    # Not a plain mapping: all of its words count for whoever names the role.
-                    out.setdefault(f"{role}/{part}", set()).update(
-                        _WORD.findall(f.read_text(encoding="utf-8"))
-                    )
-                    continue
-                for key, value in data.items():
-                    words = _WORD.findall(json.dumps(value, default=str))
-                    out.setdefault(str(key), set()).update(words)
-    return out
+        for f in _files(root, [root / "roles" / role / "vars", root / "roles" / role / "defaults"]):
+            text = f.read_text(encoding="utf-8")
+            data = _load(text)
+            if not isinstance(data, dict):
+                whole.update(_WORD.findall(text))
+                continue
+            for key, value in data.items():
+                named.setdefault(str(key), set()).update(
+                    _WORD.findall(json.dumps(value, default=str))
+                )
+    return named, whole
 
 
 def _vault_password(password_file: Path | None) -> bytes | None:
@@ -449,10 +449,8 @@ def _play_fingerprints(
         for f in _files(root, files if reached is None else reached):
             words.update(_WORD.findall(f.read_text(encoding="utf-8", errors="replace")))
         # What the words name, followed through role variables and inventory templates.
-        defined = {} if reached is None else role_variables(root, roles)
-        for role in roles if reached is not None else ():
-            for part in ("vars", "defaults"):
-                words |= defined.get(f"{role}/{part}", set())
+        defined, whole = ({}, set()) if reached is None else role_variables(root, roles)
+        words |= whole
         todo = set(words)
         while todo:
             word = todo.pop()
