@@ -2,10 +2,13 @@
 
 The lab hosts and the Molecule hosts are systemd containers on this machine. The stock
 `containers.podman.podman` connection runs one `podman exec` per remote step (~0.15 s
-each, and four or more steps a task without pipelining). This one asks podman once per
-task for the container's PID and enters its namespaces with `nsenter` (~5 ms), with
-pipelining: a task is one process. The PID is looked up each time because it changes
-whenever the container is stopped and started (the fault suite does both).
+each, and four or more steps a task without pipelining). This one enters the container's
+namespaces with `nsenter` (~5 ms), with pipelining: a task is one process. The container's
+PID changes whenever it is stopped and started (the fault suite does both), so it is
+asked of podman (`podman container inspect`, 0.03 CPU-s, thousands of times a CI run)
+only when the one remembered in /run/lakefeed-podman-nsenter/ is no longer that process:
+the PID is remembered with its start time, and a process of another container, or one
+that reused the number, does not have both.
 
 The command runs as root in all of the container's namespaces and cgroups, with an
 environment of its own (not the controller's): what `podman exec` gives. The cgroups
@@ -31,7 +34,7 @@ name: podman_nsenter
 short_description: run tasks in a local podman container by entering its namespaces
 description:
   - Runs each command with C(nsenter --target PID --all), PID being the container's main
-    process as C(podman container inspect) reports it when the task starts.
+    process as C(podman container inspect) reports it, remembered while that process runs.
   - Needs root on the controller (nsenter) and a rootful podman container on the same machine.
   - Supports pipelining; the remote user is always root.
 options:
@@ -66,6 +69,45 @@ ENVIRONMENT = (
     "LANG=C.UTF-8",
     "container=podman",
 )
+
+
+# The PID of each container entered, with that process's start time (root only, gone
+# at reboot, as the processes are).
+PID_CACHE = Path("/run/lakefeed-podman-nsenter")
+
+
+def start_time(pid):
+    """Process PID's start time (clock ticks after boot, /proc/PID/stat's 22nd field),
+    None if there is no such process."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    # The command name (field 2) may hold spaces and parentheses: count after its last ')'.
+    return stat.rsplit(")", 1)[1].split()[19]
+
+
+def remembered_pid(container):
+    """The PID remembered for CONTAINER if that process still runs, else None."""
+    try:
+        pid, started = (PID_CACHE / container).read_text().split()
+    except (OSError, ValueError):
+        return None
+    return pid if start_time(pid) == started else None
+
+
+def remember_pid(container, pid):
+    started = start_time(pid)
+    if started is None:
+        return
+    try:
+        PID_CACHE.mkdir(mode=0o700, exist_ok=True)
+        # Several tasks' workers may write at once: each a whole file, renamed into place.
+        part = PID_CACHE / f".{container}.{os.getpid()}"
+        part.write_text(f"{pid} {started}\n")
+        os.replace(part, PID_CACHE / container)
+    except OSError as e:  # only a cache: the next task asks podman again
+        display.vvv(f"cannot remember the PID of {container}: {e}")
 
 
 def cgroup_procs_files(pid):
@@ -109,9 +151,24 @@ class Connection(ConnectionBase):
         if self._connected:
             return self
         self._container = self.get_option("remote_addr")
-        podman = self.get_option("podman_executable")
         if shutil.which("nsenter") is None:
             raise AnsibleConnectionFailure("nsenter is not installed (apt-get install util-linux)")
+        pid = remembered_pid(self._container) or self._ask_podman()
+        self._pid = pid
+        try:
+            self._cgroups = cgroup_procs_files(pid)
+        except OSError as e:
+            raise AnsibleConnectionFailure(
+                f"cannot read the cgroups of container {self._container}: {e}"
+            ) from e
+        self._play_context.remote_user = "root"
+        display.vvv(f"NSENTER pid {pid} of container {self._container}", host=self._container)
+        self._connected = True
+        return self
+
+    def _ask_podman(self):
+        """The PID of the container's main process, as podman says, remembered."""
+        podman = self.get_option("podman_executable")
         try:
             found = subprocess.run(
                 [podman, "container", "inspect", "--format", "{{.State.Pid}}", self._container],
@@ -131,17 +188,8 @@ class Connection(ConnectionBase):
             raise AnsibleConnectionFailure(
                 f"container {self._container} is not running (`podman start {self._container}`)"
             )
-        self._pid = pid
-        try:
-            self._cgroups = cgroup_procs_files(pid)
-        except OSError as e:
-            raise AnsibleConnectionFailure(
-                f"cannot read the cgroups of container {self._container}: {e}"
-            ) from e
-        self._play_context.remote_user = "root"
-        display.vvv(f"NSENTER pid {pid} of container {self._container}", host=self._container)
-        self._connected = True
-        return self
+        remember_pid(self._container, pid)
+        return pid
 
     def _join_cgroups(self):
         """In the child, before nsenter: move into the container's cgroups."""

@@ -153,6 +153,48 @@ def test_inventory_reaches_each_host_through_nsenter(lab: Lab, tmp_path: Path) -
         assert f"{host.hostname} | CHANGED | rc=0 >>\n{said}" in result.stdout
 
 
+def test_a_container_started_again_is_entered_at_its_new_pid(lab: Lab, tmp_path: Path) -> None:
+    """The connection asks podman for a container's PID once, then remembers it while that
+    process runs: a task on a host it has entered costs no `podman container inspect`; a
+    host stopped and started again is entered at its new PID, not the old one."""
+    calls = tmp_path / "podman-calls"
+    wrapper = tmp_path / "podman"
+    wrapper.write_text(f'#!/bin/sh\necho "$*" >> {calls}\nexec podman "$@"\n')
+    wrapper.chmod(0o755)
+    inventory = tmp_path / "hosts.yml"
+    inventory.write_text(yaml.safe_dump(lab.inventory(), sort_keys=False))
+    for host in lab.hosts:  # an earlier test's runs remembered them
+        Path("/run/lakefeed-podman-nsenter", host.name).unlink(missing_ok=True)
+
+    def run() -> tuple[str, list[str]]:
+        done = subprocess.run(
+            [
+                *(str(Path(sys.executable).parent / "ansible"), "-i", str(inventory), "node"),
+                *("-m", "ansible.builtin.command", "-a", "cat /proc/sys/kernel/hostname"),
+            ],
+            env={**ansible_env(), "ANSIBLE_PODMAN_EXECUTABLE": str(wrapper)},
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+        asked = calls.read_text().splitlines() if calls.exists() else []
+        return done.stdout, [line.split()[-1] for line in asked]
+
+    out, asked = run()
+    assert sorted(asked) == sorted(h.name for h in lab.hosts), asked
+    _, asked = run()
+    assert len(asked) == len(lab.hosts), f"podman asked again: {asked}"
+    first = lab.hosts[0]
+    first.stop()
+    first.start().wait_running()
+    out, asked = run()
+    assert asked[len(lab.hosts) :] == [first.name], asked
+    for host in lab.hosts:
+        assert f"{host.hostname} | CHANGED | rc=0 >>\n{host.hostname}" in out, out
+
+
 def test_down_removes_containers_and_network_and_is_idempotent(image: str) -> None:
     lab = Lab(f"lf-t{uuid.uuid4().hex[:8]}", {"solo": 1}, image=image)
     try:
