@@ -446,8 +446,10 @@ class RehearsalRunner(AwsRunner):
             "# rehearsal differs from AWS. The lake is the rehearsal's AWS API (moto, over TLS\n"
             "# with the rehearsal's own CA), not S3; its hosts have no instance profile, so\n"
             "# the shipper gets keys (any key passes there); and they are containers, which\n"
-            "# share this machine's clock and may not set it (chrony would never start). On\n"
-            "# AWS none of this is set.\n"
+            "# share this machine's clock and may not set it (chrony would never start). Its\n"
+            "# brokers share two cores with the other test lanes, so they keep to the JIT's\n"
+            "# first tier, as the lab's do (an EC2 broker has its cores to itself). On AWS\n"
+            "# none of this is set.\n"
             + yaml.safe_dump(
                 {
                     "shipper_s3_endpoint_url": self.variables["endpoint_url"],
@@ -456,6 +458,7 @@ class RehearsalRunner(AwsRunner):
                     "shipper_s3_access_key": CREDENTIALS["aws_access_key_id"],
                     "shipper_s3_secret_key": CREDENTIALS["aws_secret_access_key"],
                     "common_time_sync": False,
+                    "kafka_jvm_options": ["-XX:TieredStopAtLevel=1"],
                 },
                 sort_keys=False,
             )
