@@ -14,7 +14,7 @@ import yaml
 
 from lakefeed.lab.local import fetched
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 MONITORING = ROOT / "roles" / "monitoring" / "files"
 # Each rule file has its promtool cases under the same name in rules-tests/.
 RULE_FILES = ["lakefeed.yml", "kafka.yml", "node.yml"]

@@ -18,7 +18,7 @@ from lakefeed.collector.daemon import Collector
 from lakefeed.collector.sources import HttpPollSource, Invalid, Item, ReplaySource
 from lakefeed.errors import FatalSourceError
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def replay(tmp_path: Path, **cfg: Any) -> tuple[ReplaySource, queue.Queue[Item]]:

@@ -10,7 +10,7 @@ import pytest
 
 from tests.support.modules import import_module_file
 
-PATH = Path(__file__).resolve().parents[2] / "roles/kafka/library/lakefeed_kafka_spread.py"
+PATH = Path(__file__).resolve().parents[3] / "roles/kafka/library/lakefeed_kafka_spread.py"
 spread: Any = import_module_file(PATH)
 
 
