@@ -30,7 +30,7 @@ from typing import Any
 
 import yaml
 
-from lakefeed.lab.local import LocalKafka, LocalS3, free_port
+from lakefeed.local.servers import LocalKafka, LocalS3, free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 BENCH = ROOT / "bench"

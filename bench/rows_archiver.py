@@ -23,7 +23,7 @@ from bench_harness import (
     wait_until,
 )
 from bench_report import Row
-from lakefeed.lab.local import free_port
+from lakefeed.local.servers import free_port
 from rows_base import (
     ARCHIVER_ROTATE,
     CONFLUENT_KAFKA_VERSION,

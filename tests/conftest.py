@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from lakefeed.lab.local import LocalKafka, LocalS3, fetched
+from lakefeed.fetch import fetched
+from lakefeed.local.servers import LocalKafka, LocalS3
 from tests.support import procs
 from tests.support.modules import register_module_utils
 

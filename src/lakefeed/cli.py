@@ -153,7 +153,7 @@ def _build_wheelhouse(args: argparse.Namespace) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from lakefeed.lab.demo import Demo  # noqa: PLC0415 - boto3 and friends load on demand
+    from lakefeed.local.demo import Demo  # noqa: PLC0415 - boto3 and friends load on demand
     from lakefeed.runner.ansible import project_root  # noqa: PLC0415
 
     logs.setup("WARNING")

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from kafka import KafkaProducer
 
-from lakefeed.lab.local import LocalKafka, LocalS3
+from lakefeed.local.servers import LocalKafka, LocalS3
 from lakefeed.record import SpoolName, make_record
 from tests.support.pipeline import Pipeline
 from tests.support.waiting import wait_for

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 import yaml
 
-from lakefeed.lab.local import KAFKA_ARCHIVE_NAME
+from lakefeed.fetch import KAFKA_ARCHIVE_NAME
 from lakefeed.runner.ansible import site_extravars
 from lakefeed.runner.aws import AwsRunner
 from lakefeed.runner.targets import target

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from kafka import KafkaConsumer
 
-from lakefeed.lab.local import LocalKafka
+from lakefeed.local.servers import LocalKafka
 from tests.support.fake_x import Disconnect, FakeX, Stream, tweet_line
 from tests.support.procs import Daemon
 

@@ -16,7 +16,7 @@ import pytest
 
 from lakefeed.compact import COMPACTED_PREFIX, Compacted, Compaction
 from lakefeed.errors import LakefeedError
-from lakefeed.lab.local import LocalS3
+from lakefeed.local.servers import LocalS3
 from lakefeed.query import LocalCatalog, mirror
 from lakefeed.spool import Spool
 from tests.support.lake import put_raw

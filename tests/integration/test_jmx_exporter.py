@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from lakefeed.lab.local import LocalKafka, fetched, free_port
+from lakefeed.fetch import fetched
+from lakefeed.local.servers import LocalKafka, free_port
 from tests.support.waiting import wait_for
 
 ROOT = Path(__file__).resolve().parents[2]

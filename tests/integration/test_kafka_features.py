@@ -8,7 +8,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from lakefeed.lab.local import LocalKafka, fetched
+from lakefeed.fetch import fetched
+from lakefeed.local.servers import LocalKafka
 from tests.support.labsession import OLD_KAFKA
 from tests.support.modules import run_module
 

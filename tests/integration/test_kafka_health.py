@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from lakefeed.lab.local import LocalKafka
+from lakefeed.local.servers import LocalKafka
 from lakefeed.runner.ansible import ansible_env
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -40,7 +40,8 @@ from kafka.admin import (
 from kafka.errors import KafkaError, NoError
 from kafka.structs import TopicPartition
 
-from lakefeed.lab.local import LocalKafka, fetched
+from lakefeed.fetch import fetched
+from lakefeed.local.servers import LocalKafka
 from tests.support.modules import run_module
 from tests.support.pipeline import write_replay
 from tests.support.procs import Daemon

@@ -12,7 +12,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from lakefeed.lab.local import LocalKafka
+from lakefeed.local.servers import LocalKafka
 from tests.support.modules import run_module
 
 ROOT = Path(__file__).resolve().parents[2]

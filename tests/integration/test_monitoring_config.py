@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import yaml
 
-from lakefeed.lab.local import fetched
+from lakefeed.fetch import fetched
 from tests.support.playbook import ansible_playbook
 
 ROOT = Path(__file__).resolve().parents[2]

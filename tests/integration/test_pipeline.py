@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from lakefeed.lab.local import LocalKafka, LocalS3
+from lakefeed.local.servers import LocalKafka, LocalS3
 from tests.support.pipeline import Pipeline, write_replay
 from tests.support.waiting import wait_for
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from lakefeed.lab.local import LocalS3
+from lakefeed.local.servers import LocalS3
 from lakefeed.query import LocalCatalog, mirror
 from lakefeed.spool import Spool
 from tests.support.lake import put_raw

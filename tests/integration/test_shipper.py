@@ -15,7 +15,7 @@ import crc32c
 import pytest
 
 from lakefeed.archiver.writer import PartitionFile
-from lakefeed.lab.local import LocalS3
+from lakefeed.local.servers import LocalS3
 from lakefeed.record import SpoolName, lake_key, make_record
 from lakefeed.spool import Spool
 from tests.support.procs import Daemon

@@ -11,7 +11,8 @@ from typing import Any
 
 import pytest
 
-from lakefeed.lab.local import fetched, free_port
+from lakefeed.fetch import fetched
+from lakefeed.local.servers import free_port
 from tests.support.modules import import_module_file
 from tests.support.waiting import wait_for
 

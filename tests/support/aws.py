@@ -26,7 +26,7 @@ from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
-from lakefeed.lab.local import free_port
+from lakefeed.local.servers import free_port
 
 logger = logging.getLogger(__name__)
 

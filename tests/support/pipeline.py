@@ -1,12 +1,12 @@
 """The local pipeline of the integration tests: the three daemons as processes on this
-machine, over a loopback Kafka and MinIO (lakefeed.lab.local), and a replay file to feed."""
+machine, over a loopback Kafka and MinIO (lakefeed.local.servers), and a replay file to feed."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
-from lakefeed.lab.local import LocalKafka, LocalS3
+from lakefeed.local.servers import LocalKafka, LocalS3
 from tests.support.lake import Lake, read_lake
 from tests.support.procs import Daemon
 from tests.support.waiting import wait_for

@@ -14,7 +14,7 @@ from typing import Any
 
 import yaml
 
-from lakefeed.lab.local import free_port
+from lakefeed.local.servers import free_port
 
 COMMANDS = {"collector": "collect", "archiver": "archive", "shipper": "ship"}
 # Every daemon a test started; conftest kills what is left when the test ends, pass or fail.

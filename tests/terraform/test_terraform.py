@@ -28,7 +28,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from lakefeed.compact import COLUMNS, COMPACTED_PREFIX, compacted_key
-from lakefeed.lab.local import fetched
+from lakefeed.fetch import fetched
 from lakefeed.query import view_sql
 from lakefeed.record import SpoolName, lake_key
 from tests.support.aws import MotoServer, Terraform

@@ -16,7 +16,7 @@ import pytest
 from prometheus_client import CollectorRegistry
 
 from lakefeed import __version__, service
-from lakefeed.lab.local import free_port
+from lakefeed.local.servers import free_port
 from tests.support.modules import import_module_file
 
 ROOT = Path(__file__).resolve().parents[2]

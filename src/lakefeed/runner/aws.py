@@ -24,8 +24,8 @@ from typing import Any, TextIO
 import yaml
 
 from lakefeed.errors import ConfigError, LakefeedError
-from lakefeed.lab.local import fetched
-from lakefeed.lab.local import kafka_archive as local_kafka_archive
+from lakefeed.fetch import fetched
+from lakefeed.fetch import kafka_archive as local_kafka_archive
 from lakefeed.runner import fingerprint, status, wheelhouse
 from lakefeed.runner.ansible import deploy, run_playbook
 from lakefeed.runner.targets import Target

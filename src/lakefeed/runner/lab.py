@@ -24,8 +24,8 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from lakefeed import compact, lake, query
 from lakefeed.errors import LakefeedError
+from lakefeed.fetch import Fetch, fetched, kafka_archive
 from lakefeed.lab import hosts
-from lakefeed.lab.local import Fetch, fetched, kafka_archive
 from lakefeed.query import LocalCatalog
 from lakefeed.runner import fingerprint, wheelhouse
 from lakefeed.runner.ansible import PlayResult, ansible_env, deploy, project_root

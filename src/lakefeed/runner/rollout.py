@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from lakefeed.errors import LakefeedError
-from lakefeed.lab.local import KAFKA_ARCHIVE_NAME, kafka_archive
+from lakefeed.fetch import KAFKA_ARCHIVE_NAME, kafka_archive
 from lakefeed.runner import fingerprint, status, wheelhouse
 from lakefeed.runner.ansible import deploy
 from lakefeed.runner.targets import Target

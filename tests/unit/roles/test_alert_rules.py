@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from lakefeed.lab.local import fetched
+from lakefeed.fetch import fetched
 
 ROOT = Path(__file__).resolve().parents[3]
 MONITORING = ROOT / "roles" / "monitoring" / "files"

@@ -1,4 +1,4 @@
-"""lakefeed.lab.local.Fetch: a cached fetch/build script run beside the caller (`up`
+"""lakefeed.fetch.Fetch: a cached fetch/build script run beside the caller (`up`
 starts MinIO's first build this way, while it prepares everything else)."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from lakefeed.errors import LakefeedError
-from lakefeed.lab.local import Fetch, fetched
+from lakefeed.fetch import Fetch, fetched
 from tests.support.waiting import wait_for
 
 

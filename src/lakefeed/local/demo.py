@@ -24,7 +24,8 @@ import yaml
 
 from lakefeed import lake
 from lakefeed.errors import LakefeedError
-from lakefeed.lab.local import LocalKafka, LocalS3, fetched, free_port
+from lakefeed.fetch import fetched
+from lakefeed.local.servers import LocalKafka, LocalS3, free_port
 
 TOPIC = "x.posts"
 PARTITIONS = 3
