@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import itertools
-import json
 import os
 import platform
 import re
@@ -19,8 +18,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -28,14 +25,13 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from lakefeed.local.servers import LocalKafka, LocalS3, free_port
+from lakefeed.fetch import fetched
+from lakefeed.local import daemons
+from lakefeed.local.servers import LocalKafka, LocalS3
 
 ROOT = Path(__file__).resolve().parents[1]
 BENCH = ROOT / "bench"
 CLK_TCK = os.sysconf("SC_CLK_TCK")
-COMMANDS = {"collector": "collect", "archiver": "archive", "shipper": "ship"}
 MIB = 1024 * 1024
 PARTITIONS = 3
 RESTART_SEC = 5.0  # RestartSec= of roles/lakefeed's systemd unit for the daemons
@@ -44,16 +40,6 @@ RESTART_SEC = 5.0  # RestartSec= of roles/lakefeed's systemd unit for the daemon
 def say(text: str) -> None:
     """Progress goes to stderr; the result rows go to stdout."""
     print(f"[{time.strftime('%H:%M:%S')}] {text}", file=sys.stderr, flush=True)
-
-
-def fetch(script: str) -> Path:
-    """scripts/fetch-kafka and scripts/fetch-minio cache their download and print its path."""
-    out = subprocess.run(
-        [str(ROOT / "scripts" / script)], capture_output=True, text=True, check=False
-    )
-    if out.returncode != 0:
-        raise RuntimeError(f"scripts/{script} failed:\n{out.stderr[-2000:]}")
-    return Path(out.stdout.strip().splitlines()[-1])
 
 
 def parse_ts(ts: str) -> float:
@@ -185,77 +171,31 @@ def reap(
         time.sleep(0.02)
 
 
-class Daemon:
-    """One lakefeed daemon as a real process (`python -m lakefeed ...`), JSON log to a file."""
+class Daemon(daemons.Daemon):
+    """One lakefeed daemon as a real process, under `lab.work/<name>`; with the lab's
+    `profile_dir`, run under bench/profwrap.py. What it used (CPU, peak RSS) is read from
+    wait4(2) when it exits, or from /proc while it runs."""
 
-    def __init__(
-        self,
-        lab: Lab,
-        kind: str,
-        config: dict[str, Any],
-        name: str,
-    ) -> None:
+    def __init__(self, lab: Lab, kind: str, config: dict[str, Any], name: str) -> None:
+        super().__init__(kind, config, lab.work / name, env=lab.env, name=name)
         self.lab = lab
-        self.kind = kind
-        self.name = name
-        self.port = free_port()
-        self.dir = lab.work / name
-        self.dir.mkdir(parents=True, exist_ok=True)
-        self.config_path = self.dir / f"{kind}.yaml"
-        self.config_path.write_text(
-            yaml.safe_dump(
-                {"kind": kind, **config, "metrics": {"host": "127.0.0.1", "port": self.port}}
-            )
-        )
-        self.log = self.dir / f"{kind}.log"
-        self.proc: subprocess.Popen[bytes] | None = None
         self.usage: Usage | None = None
         self.crashes: list[str] = []  # why each earlier process of this daemon died
 
     def command(self) -> list[str]:
-        args = [COMMANDS[self.kind], "-c", str(self.config_path)]
         if self.lab.profile_dir is not None:
             out = self.lab.profile_dir / f"{self.name}.txt"
+            args = [daemons.COMMANDS[self.kind], "-c", str(self.config_path)]
             return [sys.executable, str(BENCH / "profwrap.py"), str(out), *args]
-        return [sys.executable, "-m", "lakefeed", *args]
+        return super().command()
 
     def start(self, wait_healthy: bool = True) -> Daemon:
-        with self.log.open("ab") as log:
-            self.proc = subprocess.Popen(
-                self.command(),
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                env=self.lab.env,
-            )
         self.lab.daemons.append(self)
-        if wait_healthy:
-            self.wait_healthy()
+        super().start(wait_healthy)
         return self
 
-    @property
-    def pid(self) -> int:
-        assert self.proc is not None
-        return self.proc.pid
-
     def running(self) -> bool:
-        return self.proc is not None and self.usage is None and self.proc.poll() is None
-
-    def health(self) -> int:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/healthz", timeout=1) as r:
-                return int(r.status)
-        except urllib.error.HTTPError as exc:
-            return exc.code
-        except OSError:
-            return 0
-
-    def wait_healthy(self, timeout: float = 60.0) -> None:
-        def healthy() -> bool:
-            if not self.running():
-                raise RuntimeError(f"{self.name} exited while starting:\n{self.tail()}")
-            return self.health() == 200
-
-        wait_until(f"{self.name} to be healthy", healthy, timeout)
+        return self.usage is None and super().running()
 
     def restart_after_crash(self) -> str:
         """Start it again as systemd's `Restart=on-failure` would; returns why it died.
@@ -277,17 +217,6 @@ class Daemon:
         self.usage = None
         self.start(wait_healthy=False)
         return why
-
-    def tail(self, chars: int = 3000) -> str:
-        return self.log.read_text(errors="replace")[-chars:] if self.log.exists() else ""
-
-    def events(self) -> list[dict[str, Any]]:
-        out = []
-        for line in self.log.read_text(errors="replace").splitlines():
-            if line.startswith("{"):
-                with contextlib.suppress(ValueError):
-                    out.append(json.loads(line))
-        return out
 
     def times(self, msg: str) -> list[float]:
         """Unix times of the log lines whose message starts with `msg`."""
@@ -447,8 +376,8 @@ class Lab:
     def __init__(self, profile_dir: Path | None = None) -> None:
         self.work = Path(tempfile.mkdtemp(prefix="lakefeed-bench-"))
         self.profile_dir = profile_dir
-        self.kafka_home = fetch("fetch-kafka")
-        self.minio_bin = fetch("fetch-minio")
+        self.kafka_home = fetched(ROOT, "fetch-kafka")
+        self.minio_bin = fetched(ROOT, "fetch-minio")
         self.kafka = LocalKafka(self.kafka_home, self.work / "kafka")
         self.s3 = LocalS3(self.minio_bin, self.work / "minio")
         self.daemons: list[Daemon] = []

@@ -91,7 +91,7 @@ def test_an_idle_archiver_pauses_when_the_spool_runs_low_and_resumes(
         os.posix_fallocate(f.fileno(), 0, 2 * 1024 * 1024)
     wait_for("the idle archiver to see the low disk", lambda: p.archiver.health()[0] == 503, 20)
     assert "spool" in p.archiver.health()[1]["problems"]
-    assert "min_free_bytes" in p.archiver.log_tail()
+    assert "min_free_bytes" in p.archiver.tail()
     assert "lakefeed_archiver_paused_disk 1.0" in p.archiver.metrics()
 
     producer = KafkaProducer(bootstrap_servers=kafka.bootstrap, acks="all")
@@ -106,7 +106,7 @@ def test_an_idle_archiver_pauses_when_the_spool_runs_low_and_resumes(
         "lag_records 20",
         lambda: p.archiver.health()[1].get("lag_records") == 20,
         30,
-        said=lambda: f"health {p.archiver.health()}\n{p.archiver.log_tail()}",
+        said=lambda: f"health {p.archiver.health()}\n{p.archiver.tail()}",
     )
     assert not list((p.spool / "writing").glob("*")), "it wrote to a spool below its floor"
 
@@ -140,8 +140,8 @@ def test_restart_with_files_in_the_spool_skips_what_they_hold(
 
     p.archiver.start()
     expected = ready / str(SpoolName(topic, 0, 10, 29))
-    wait_for(f"{expected.name} in ready/ ({p.archiver.log_tail()})", expected.exists, 60)
-    assert p.archiver.running(), p.archiver.log_tail()
+    wait_for(f"{expected.name} in ready/ ({p.archiver.tail()})", expected.exists, 60)
+    assert p.archiver.running(), p.archiver.tail()
     names = sorted(x.name for x in ready.iterdir())
     assert names == [left.name, expected.name], names
     assert p.archiver.health()[0] == 200
@@ -155,6 +155,6 @@ def test_restart_with_files_in_the_spool_skips_what_they_hold(
     producer.close()
     p.archiver.start()
     after = ready / str(SpoolName(topic, 0, 30, 34))
-    wait_for(f"{after.name} in ready/ ({p.archiver.log_tail()})", after.exists, 60)
+    wait_for(f"{after.name} in ready/ ({p.archiver.tail()})", after.exists, 60)
     assert len(list(ready.iterdir())) == 3
     assert p.archiver.terminate() == 0

@@ -72,7 +72,7 @@ def test_bad_input_goes_to_the_dead_letter_topic_with_its_reason(
         {"type": "replay", "path": str(SAMPLE / "malformed.jsonl"), "rate": 0, "at_end": "exit"},
     )
     d.start(wait_healthy=False)
-    assert d.wait(60) == 0, d.log_tail()
+    assert d.wait(60) == 0, d.tail()
 
     good = consume(kafka.bootstrap, topic, 3)
     assert sorted(m.key.decode() for m in good) == [
@@ -99,10 +99,10 @@ def test_replay_resumes_after_sigterm_without_gaps(
     d = collector(kafka, topic, tmp_path, src).start()
     time.sleep(1.5)
     assert d.terminate() == 0
-    assert "collector stopped" in d.log_tail()
+    assert "collector stopped" in d.tail()
     d.start(wait_healthy=False)
     # The second run picks up where the acknowledged batches ended.
-    assert d.wait(120) == 0, d.log_tail()
+    assert d.wait(120) == 0, d.tail()
     ids = [
         json.loads(line)["data"]["id"]
         for line in (SAMPLE / "x_stream.jsonl").read_bytes().splitlines()
@@ -134,7 +134,7 @@ def test_a_replay_at_its_end_says_it_is_exhausted_and_stays_up(
         deadline = time.monotonic() + 30
         while exhausted(d) != "1.0" and time.monotonic() < deadline:
             time.sleep(0.2)
-        assert exhausted(d) == "1.0", d.log_tail()
+        assert exhausted(d) == "1.0", d.tail()
         assert d.running() and d.health()[0] == 200
     finally:
         d.terminate()
@@ -159,7 +159,7 @@ def test_replay_at_full_rate_resumes_after_sigterm_without_gaps_or_duplicates(
     time.sleep(0.5)
     assert d.terminate() == 0
     d.start(wait_healthy=False)
-    assert d.wait(180) == 0, d.log_tail()
+    assert d.wait(180) == 0, d.tail()
     assert "replay resuming" in d.log.read_text(), "SIGTERM came after the end of the file"
     got = [m.key.decode() for m in consume(kafka.bootstrap, topic, len(ids), timeout=120)]
     assert set(got) == set(ids)

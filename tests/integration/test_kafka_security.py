@@ -301,7 +301,7 @@ def test_collector_and_archiver_carry_records_with_credentials(
         },
         tmp_path / "collector",
     ).start(wait_healthy=False)
-    assert collector.wait(120) == 0, collector.log_tail()
+    assert collector.wait(120) == 0, collector.tail()
 
     got = wait_for(
         f"{len(ids)} records in the archiver's spool",
@@ -368,8 +368,8 @@ def test_daemons_refused_at_start_say_why_and_print_no_password(
         env={"LF_KAFKA_PASSWORD": secure_kafka.users[ARCHIVER]},
     ).start(wait_healthy=False)
 
-    assert collector.wait(60) == 1, collector.log_tail()
-    assert archiver.wait(60) == 1, archiver.log_tail()
+    assert collector.wait(60) == 1, collector.tail()
+    assert archiver.wait(60) == 1, archiver.tail()
     collector_log = collector.log.read_text(encoding="utf-8")
     archiver_log = archiver.log.read_text(encoding="utf-8")
     assert f"refused the login of user '{COLLECTOR}' (SCRAM-SHA-512)" in collector_log

@@ -23,7 +23,7 @@ def test_every_replayed_record_lands_once(
     p.archiver.start()
     p.shipper.start()
     p.collector.start(wait_healthy=False)
-    assert p.collector.wait(120) == 0, p.collector.log_tail()
+    assert p.collector.wait(120) == 0, p.collector.tail()
 
     lake = p.wait_landed(len(ids))
     assert sorted(lake.ids()) == sorted(ids)
@@ -34,7 +34,7 @@ def test_every_replayed_record_lands_once(
         lambda: p.spool_files("ready") == [] and p.spool_files("writing") == [],
         30,
     )
-    assert "source finished" in p.collector.log_tail()
+    assert "source finished" in p.collector.tail()
     first = next(iter(lake.by_offset.values()))
     assert first["source"] == "replay:test"
     assert first["payload"]["data"]["text"].endswith("✓ 🚀 «ünïcode»")
@@ -58,7 +58,7 @@ def test_sigkill_archiver_and_shipper_mid_stream(
         victim.kill()
         kills += 1
         victim.start()
-    assert p.collector.wait(10) == 0, p.collector.log_tail()
+    assert p.collector.wait(10) == 0, p.collector.tail()
     assert kills >= 4
 
     lake = p.wait_landed(len(ids), timeout=180)

@@ -105,7 +105,7 @@ def test_different_object_under_the_key_is_never_overwritten_nor_the_file_delete
         b"someone else's bytes"
     )
     # The shipper moves the file, then logs why: poll for the line, as for the move.
-    wait_for("the conflict in the log", lambda: "already holds different bytes" in d.log_tail(), 10)
+    wait_for("the conflict in the log", lambda: "already holds different bytes" in d.tail(), 10)
     assert d.terminate() == 0
 
 

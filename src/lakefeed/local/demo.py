@@ -13,19 +13,17 @@ import json
 import shutil
 import signal
 import subprocess
-import sys
 import tempfile
 import time
 from collections import Counter
 from pathlib import Path
 from typing import Any, TextIO
 
-import yaml
-
 from lakefeed import lake
 from lakefeed.errors import LakefeedError
 from lakefeed.fetch import fetched
-from lakefeed.local.servers import LocalKafka, LocalS3, free_port
+from lakefeed.local.daemons import Daemon
+from lakefeed.local.servers import LocalKafka, LocalS3
 
 TOPIC = "x.posts"
 PARTITIONS = 3
@@ -49,25 +47,16 @@ class Demo:
         self.rate = rate
         self.out = out
         self.work = Path(tempfile.mkdtemp(prefix="lakefeed-demo-"))
-        self.procs: dict[str, subprocess.Popen[bytes]] = {}
+        self.daemons: dict[str, Daemon] = {}
         self.started = time.monotonic()
 
     def say(self, text: str) -> None:
         self.out.write(f"[{time.monotonic() - self.started:5.1f}s] {text}\n")
         self.out.flush()
 
-    def daemon(self, kind: str, command: str, config: dict[str, Any]) -> None:
-        path = self.work / f"{kind}.yaml"
-        port = free_port()
-        path.write_text(
-            yaml.safe_dump({"kind": kind, **config, "metrics": {"port": port}}), encoding="utf-8"
-        )
-        with (self.work / f"{kind}.log").open("ab") as log:
-            self.procs[kind] = subprocess.Popen(
-                [sys.executable, "-m", "lakefeed", command, "--config", str(path)],
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
+    def daemon(self, kind: str, config: dict[str, Any]) -> None:
+        self.daemons[kind] = Daemon(kind, config, self.work).start(wait_healthy=False)
+        port = self.daemons[kind].port
         self.say(f"{kind} started (metrics http://127.0.0.1:{port}/metrics, log {kind}.log)")
 
     def run(self) -> int:
@@ -90,7 +79,6 @@ class Demo:
             spool = self.work / "spool"
             self.daemon(
                 "archiver",
-                "archive",
                 {
                     "kafka": kafka_cfg,
                     "topics": [TOPIC],
@@ -101,7 +89,6 @@ class Demo:
             )
             self.daemon(
                 "shipper",
-                "ship",
                 {
                     "spool_dir": str(spool),
                     "s3": s3.shipper_s3(BUCKET, PREFIX, self.work),
@@ -109,7 +96,6 @@ class Demo:
             )
             self.daemon(
                 "collector",
-                "collect",
                 {
                     "name": "sample",
                     "kafka": kafka_cfg,
@@ -137,14 +123,14 @@ class Demo:
             self.say("stopped everything and removed the work dir")
 
     def stop_all(self, kafka: LocalKafka, s3: LocalS3) -> None:
-        for proc in self.procs.values():
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-        for proc in self.procs.values():
+        # All asked at once, then each waited for: they stop side by side.
+        for daemon in self.daemons.values():
+            daemon.ask_to_stop()
+        for daemon in self.daemons.values():
             try:
-                proc.wait(30)
+                daemon.wait(30)
             except subprocess.TimeoutExpired:
-                proc.kill()
+                daemon.kill()
         kafka.stop()
         s3.stop()
         shutil.rmtree(self.work, ignore_errors=True)
@@ -162,12 +148,12 @@ class Demo:
         expected: int | None = None
         dead: Counter[str] = Counter()
         while time.monotonic() < deadline:
-            for kind, proc in self.procs.items():
-                code = proc.poll()
+            for kind, daemon in self.daemons.items():
+                code = daemon.proc.poll() if daemon.proc is not None else None
                 if code not in (None, 0):
-                    log = (self.work / f"{kind}.log").read_text(errors="replace")[-2000:]
-                    raise LakefeedError(f"the {kind} exited with {code}:\n{log}")
-            if expected is None and self.procs["collector"].poll() == 0:
+                    raise LakefeedError(f"the {kind} exited with {code}:\n{daemon.tail(2000)}")
+            collector = self.daemons["collector"].proc
+            if expected is None and collector is not None and collector.poll() == 0:
                 expected, dead = _produced(kafka)
                 self.say(
                     f"the collector read the whole sample: {expected} records to {TOPIC}, "
