@@ -49,6 +49,7 @@ def test_cpu_is_summed_by_kind_and_jvms_split_by_lifetime(tmp_path: Path) -> Non
             record("ansible-playboo", 2, 50, 50),
             record("Reference Handl", 4, 200),  # a tool call's JVM
             record("C1 CompilerThre", 900, 0x2001),  # a broker, 8 ticks
+            record("prometheus-http", 900, 0x2001),  # a broker with the JMX exporter
             record("python3", 1, 30),
             record("podman", 1, 20),
         ]
@@ -59,7 +60,8 @@ def test_cpu_is_summed_by_kind_and_jvms_split_by_lifetime(tmp_path: Path) -> Non
     assert lines["ansible (controller)"].split()[0] == "2", done.stdout  # 2.5 s rounds to 2
     assert "2 processes" in " ".join(lines["ansible (controller)"].split()), done.stdout
     assert lines["jvm: tool calls"].split()[0] == "2", done.stdout
-    assert lines["jvm: long-running"].split()[0] == "0", done.stdout  # 0.08 s
+    assert lines["jvm: long-running"].split()[0] == "0", done.stdout  # 0.16 s
+    assert "2 processes" in " ".join(lines["jvm: long-running"].split()), done.stdout
     assert "other, by command: podman 0s" in done.stdout
 
 
