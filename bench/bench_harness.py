@@ -185,8 +185,7 @@ class Daemon(daemons.Daemon):
     def command(self) -> list[str]:
         if self.lab.profile_dir is not None:
             out = self.lab.profile_dir / f"{self.name}.txt"
-            args = [daemons.COMMANDS[self.kind], "-c", str(self.config_path)]
-            return [sys.executable, str(BENCH / "profwrap.py"), str(out), *args]
+            return [sys.executable, str(BENCH / "profwrap.py"), str(out), *self.arguments()]
         return super().command()
 
     def start(self, wait_healthy: bool = True) -> Daemon:

@@ -59,8 +59,12 @@ class Daemon:
         """Write `config` as it is now (the next start reads it)."""
         self.config_path.write_text(yaml.safe_dump(self.config), encoding="utf-8")
 
+    def arguments(self) -> list[str]:
+        """Its lakefeed subcommand and config file, as `python -m lakefeed` takes them."""
+        return [COMMANDS[self.kind], "-c", str(self.config_path)]
+
     def command(self) -> list[str]:
-        return [sys.executable, "-m", "lakefeed", COMMANDS[self.kind], "-c", str(self.config_path)]
+        return [sys.executable, "-m", "lakefeed", *self.arguments()]
 
     def start(self, wait_healthy: bool = True) -> Daemon:
         with self.log.open("ab") as log:
